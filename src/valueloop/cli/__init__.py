@@ -1,0 +1,1 @@
+"""valueloop.cli."""

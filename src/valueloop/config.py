@@ -1,0 +1,192 @@
+"""The site description, ``site.yaml``, as validated pydantic models.
+
+A site names its asset hierarchy, the signals each asset carries and their units, the connectors
+that read them, the prices that turn events into money, the maintenance resources and the approval
+policy. :func:`load_site` reports a bad file with the field path and the line it is on.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from valueloop.errors import ConfigError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|min|m|h|d)\s*$")
+_UNIT_SECONDS = {"s": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse a duration such as ``"12h"``, ``"30min"``, ``"1d"`` or ``"90s"``."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a duration such as 12h, 30min, 1d or 90s")
+    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SiteInfo(_Strict):
+    """Where the assets sit in the ISA-95 hierarchy."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    enterprise: str = "enterprise"
+    area: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    line: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    timezone: str = "UTC"
+
+
+class FleetSpec(_Strict):
+    """The fleet of assets and the data set its history comes from."""
+
+    dataset: Literal["cmapss"]
+    subset: Literal["FD001", "FD002", "FD003", "FD004"]
+    asset_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")] = "engine"
+    observed_until: datetime
+
+    @field_validator("observed_until")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("give a time zone, e.g. 2026-06-01T00:00:00Z")
+        return value.astimezone(UTC)
+
+
+class SignalSpec(_Strict):
+    """One signal every asset carries, with its engineering unit."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")]
+    unit: str
+    description: str = ""
+
+
+class ReplayConnectorSpec(_Strict):
+    """File replay: one row per asset cycle, timestamped ``cycle_interval`` apart."""
+
+    name: str
+    kind: Literal["replay"]
+    file: str
+    cycle_interval: timedelta
+    speedup: Annotated[float, Field(ge=0)] = 0.0
+    batch_cycles: Annotated[int, Field(ge=1)] = 50
+    restored_cycles: Annotated[int, Field(ge=1)] = 30
+
+    @field_validator("cycle_interval", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return parse_duration(value) if isinstance(value, str) else value
+
+
+class Prices(_Strict):
+    """Money per event, in ``currency``."""
+
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    planned_overhaul: Annotated[float, Field(ge=0)]
+    unplanned_failure: Annotated[float, Field(ge=0)]
+    downtime_per_day: Annotated[float, Field(ge=0)]
+    planned_downtime_days: Annotated[float, Field(ge=0)]
+    unplanned_downtime_days: Annotated[float, Field(ge=0)]
+
+
+class MaintenanceSpec(_Strict):
+    """Maintenance resources and the planning horizon."""
+
+    crew_per_day: Annotated[int, Field(ge=1)]
+    horizon_days: Annotated[int, Field(ge=1, le=3650)]
+    time_limit_s: Annotated[float, Field(gt=0)] = 10.0
+
+
+class PolicySpec(_Strict):
+    """How proposals become work orders."""
+
+    approval: Literal["manual", "auto"] = "manual"
+    approve_within_days: Annotated[int, Field(ge=0)] = 7
+
+
+class StoreSpec(_Strict):
+    """Where the time-series store lives; a relative DuckDB path is under the data directory."""
+
+    url: str = "duckdb:///valueloop.duckdb"
+
+
+class SiteConfig(_Strict):
+    """A whole ``site.yaml``."""
+
+    site: SiteInfo
+    fleet: FleetSpec
+    signals: Annotated[list[SignalSpec], Field(min_length=1)]
+    connectors: Annotated[list[ReplayConnectorSpec], Field(min_length=1)]
+    prices: Prices
+    maintenance: MaintenanceSpec
+    policy: PolicySpec = PolicySpec()
+    store: StoreSpec = StoreSpec()
+
+    @field_validator("signals")
+    @classmethod
+    def _unique_signals(cls, value: list[SignalSpec]) -> list[SignalSpec]:
+        names = [signal.name for signal in value]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"signal names must be unique; repeated: {', '.join(duplicates)}")
+        return value
+
+    @property
+    def cycles_per_day(self) -> float:
+        """Asset cycles per day, from the first replay connector's cycle interval."""
+        return timedelta(days=1) / self.connectors[0].cycle_interval
+
+
+def _line_of(root: yaml.Node | None, location: tuple[int | str, ...]) -> int | None:
+    """The 1-based line of the YAML node at ``location``, or of its nearest existing parent."""
+    node = root
+    line = None if node is None else node.start_mark.line + 1
+    for key in location:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == key), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            node = None
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def parse_site(text: str, *, source: str = "site.yaml") -> SiteConfig:
+    """Validate site YAML text; errors name the file, line and field."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{source}: not valid YAML: {err}") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping at the top level")
+    try:
+        return SiteConfig.model_validate(data)
+    except ValidationError as err:
+        problems = []
+        for error in err.errors():
+            location = tuple(error["loc"])
+            field = ".".join(str(part) for part in location) or "(top level)"
+            line = _line_of(root, location)
+            where = f"line {line}" if line is not None else "unknown line"
+            problems.append(f"{source}, {where}: {field}: {error['msg']}")
+        raise ConfigError("invalid site configuration:\n  " + "\n  ".join(problems)) from err
+
+
+def load_site(path: str | Path) -> SiteConfig:
+    """Read and validate a ``site.yaml`` file."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"cannot read site file {file}: {err.strerror}") from err
+    return parse_site(text, source=str(file))

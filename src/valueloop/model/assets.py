@@ -1,0 +1,128 @@
+"""The asset model: an ISA-95 hierarchy of site, area, line and asset, and the signals of each asset.
+
+A series is one signal of one asset, named by its path ``site/area/line/asset/signal``. Series ids
+are given once by the :class:`SeriesRegistry` kept in the store, so they stay stable across runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from valueloop.config import SiteConfig
+from valueloop.errors import ConfigError
+from valueloop.store.duckdb import DuckDBStore
+
+SERIES_SCHEMA = pa.schema(
+    [
+        pa.field("series_id", pa.int32(), nullable=False),
+        pa.field("path", pa.string(), nullable=False),
+        pa.field("asset", pa.string(), nullable=False),
+        pa.field("signal", pa.string(), nullable=False),
+        pa.field("unit", pa.string(), nullable=False),
+        pa.field("description", pa.string(), nullable=False),
+    ]
+)
+
+_SERIES_DDL = """
+CREATE TABLE IF NOT EXISTS series (
+    series_id INTEGER PRIMARY KEY,
+    path VARCHAR NOT NULL UNIQUE,
+    asset VARCHAR NOT NULL,
+    signal VARCHAR NOT NULL,
+    unit VARCHAR NOT NULL,
+    description VARCHAR NOT NULL
+)
+"""
+
+
+@dataclass(frozen=True)
+class SeriesSpec:
+    """A series before it has an id: its place in the hierarchy and its unit."""
+
+    path: str
+    asset: str
+    signal: str
+    unit: str
+    description: str
+
+
+def asset_name(prefix: str, unit_number: int) -> str:
+    """The asset name of a fleet unit, e.g. ``engine-007``."""
+    return f"{prefix}-{unit_number:03d}"
+
+
+def fleet_series(site: SiteConfig, assets: Sequence[str]) -> list[SeriesSpec]:
+    """Every series of ``assets`` carrying the site's signals, in asset then signal order."""
+    prefix = f"{site.site.name}/{site.site.area}/{site.site.line}"
+    return [
+        SeriesSpec(
+            path=f"{prefix}/{asset}/{signal.name}",
+            asset=asset,
+            signal=signal.name,
+            unit=signal.unit,
+            description=signal.description,
+        )
+        for asset in assets
+        for signal in site.signals
+    ]
+
+
+class SeriesRegistry:
+    """Series ids by path, persisted in the store's ``series`` table."""
+
+    def __init__(self, store: DuckDBStore) -> None:
+        self._store = store
+        store.execute(_SERIES_DDL)
+
+    def ensure(self, specs: Sequence[SeriesSpec]) -> pa.Table:
+        """Register the series not known yet; return the catalogue rows of ``specs``, in order."""
+        known = self._store.query("SELECT path FROM series").column("path").to_pylist()
+        seen = set(known)
+        new = [spec for spec in specs if spec.path not in seen]
+        if new:
+            row = self._store.query("SELECT coalesce(max(series_id), 0) AS top FROM series")
+            first = int(row.column("top")[0].as_py()) + 1
+            rows = pa.table(
+                {
+                    "series_id": pa.array(range(first, first + len(new)), pa.int32()),
+                    "path": [spec.path for spec in new],
+                    "asset": [spec.asset for spec in new],
+                    "signal": [spec.signal for spec in new],
+                    "unit": [spec.unit for spec in new],
+                    "description": [spec.description for spec in new],
+                },
+                schema=SERIES_SCHEMA,
+            )
+            self._store.append("series", rows)
+        return self.lookup([spec.path for spec in specs])
+
+    def lookup(self, paths: Sequence[str]) -> pa.Table:
+        """Catalogue rows of ``paths`` in the given order; an unknown path is an error."""
+        rows = self._store.query(
+            "SELECT s.* FROM series s JOIN (SELECT unnest(?::VARCHAR[]) AS path, "
+            "generate_subscripts(?::VARCHAR[], 1) AS position) wanted USING (path) "
+            "ORDER BY wanted.position",
+            [list(paths), list(paths)],
+        )
+        if rows.num_rows != len(paths):
+            found = set(rows.column("path").to_pylist())
+            missing = [path for path in paths if path not in found][:5]
+            raise ConfigError(f"unknown series paths: {', '.join(missing)}")
+        return rows.cast(SERIES_SCHEMA)
+
+    def catalogue(self, asset: str | None = None) -> pa.Table:
+        """All registered series, or those of one asset, by id."""
+        if asset is None:
+            rows = self._store.query("SELECT * FROM series ORDER BY series_id")
+        else:
+            rows = self._store.query(
+                "SELECT * FROM series WHERE asset = ? ORDER BY series_id", [asset]
+            )
+        return rows.cast(SERIES_SCHEMA)
+
+    def known_ids(self) -> pa.Array:
+        """The ids of every registered series."""
+        return self._store.query("SELECT series_id FROM series").column("series_id").combine_chunks()

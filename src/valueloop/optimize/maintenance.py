@@ -1,0 +1,430 @@
+"""Predictive maintenance planning of a fleet from remaining-useful-life predictions.
+
+Each engine is overhauled at most once within a horizon of ``horizon_days`` days, by a crew doing at
+most ``crew_per_day`` overhauls a day. The plan minimises the total expected cost, in the money unit
+of :class:`MaintenanceCosts`, under the uncertainty of each engine's failure time.
+
+Time and failure convention (shared with :mod:`valueloop.value.policies`): an engine flies
+``cycles_per_day`` cycles a day and whose remaining life is ``T`` cycles fails on day
+``floor(T / cycles_per_day)``. An overhaul booked on day ``d`` prevents the failure only if the
+failure day is later than ``d``, i.e. ``T >= (d + 1) * cycles_per_day``; it then throws away the
+``T - d * cycles_per_day`` cycles the engine would still have flown from the start of day ``d``.
+A failed engine is repaired as new and is assumed to run to the end of the horizon.
+
+Forfeited life: overhauling before failure is not free, since the life left is lost. Each forfeited
+cycle is charged ``planned_overhaul / mean_life_cycles``, the overhaul amortised over the mean
+run-to-failure life of the fleet (e.g. the training engines' lifetimes), so that an overhaul made
+``x`` cycles early costs the share ``x / mean_life_cycles`` of a further overhaul.
+
+Failure-time distribution: each prediction (median ``rul``, interval ``[lower, upper]`` at coverage
+``interval``) becomes a split normal: below the median a normal of scale
+``(rul - lower) / z``, above it one of scale ``(upper - rul) / z``, each holding half the mass, with
+``z`` the standard normal quantile at ``(1 + interval) / 2``. It reproduces the median and both
+interval ends exactly, including skewed intervals, and allows a lower end at or below 0. As the
+engine is running now, the distribution is truncated at 0 cycles (conditioned on ``T > 0``).
+
+Expected cost of overhauling engine ``e`` on day ``d``, with ``F`` the failure-time CDF and
+``a = (d + 1) * cycles_per_day``::
+
+    F(a) * (unplanned_failure + unplanned_downtime_days * downtime_per_day)
+    + (1 - F(a)) * (planned_overhaul + planned_downtime_days * downtime_per_day)
+    + planned_overhaul / mean_life_cycles * E[(T - d * cycles_per_day) * 1{T >= a}]
+
+and of not overhauling it within the horizon, the expected failure cost within the horizon,
+``F(horizon_days * cycles_per_day) * (unplanned_failure + unplanned_downtime_days *
+downtime_per_day)``; what happens after the horizon is not costed. The choice is an assignment
+problem solved exactly with CP-SAT on integer-scaled costs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib.metadata import version
+from statistics import NormalDist
+from typing import Any, Self
+
+import numpy as np
+import pyarrow as pa
+from numpy.typing import ArrayLike, NDArray
+from ortools.sat.python import cp_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from valueloop.errors import ConfigError, OptimizeError
+from valueloop.optimize.base import SOLVED_STATUSES, Plan
+
+ASSIGNMENTS_SCHEMA = pa.schema(
+    [
+        pa.field("asset", pa.string(), nullable=False),
+        pa.field("day", pa.int32()),
+        pa.field("failure_probability", pa.float64(), nullable=False),
+        pa.field("expected_cost", pa.float64(), nullable=False),
+    ]
+)
+"""Columns of :attr:`Plan.assignments` for a maintenance plan, one row per engine in problem order:
+``day`` of the overhaul (null if not overhauled within the horizon), ``failure_probability`` that
+the engine fails before it (or within the horizon, if not overhauled) and its ``expected_cost``."""
+
+COST_STEPS = 10**9
+"""Integer steps the most expensive option's cost is scaled to for CP-SAT; the objective and bound
+are exact to within half a step per engine."""
+
+_SCALE_FLOOR = 1e-9  # cycles: scale of a split-normal half whose interval end equals the median
+_STANDARD_NORMAL = NormalDist()
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def _normal_cdf(z: NDArray[np.float64]) -> NDArray[np.float64]:
+    return np.asarray(0.5 * (1.0 + _erf(z / math.sqrt(2.0))), dtype=np.float64)
+
+
+def _normal_pdf(z: NDArray[np.float64]) -> NDArray[np.float64]:
+    return np.asarray(np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi), dtype=np.float64)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class MaintenanceCosts(_Strict):
+    """Economics of maintenance, in one money unit (e.g. USD) and days.
+
+    The cost of a forfeited cycle of life is derived, not set: see
+    :meth:`forfeited_cycle_cost`.
+    """
+
+    planned_overhaul: float = Field(ge=0, description="cost of one planned overhaul (money)")
+    unplanned_failure: float = Field(
+        ge=0, description="cost of one in-service failure, repair included (money)"
+    )
+    downtime_per_day: float = Field(ge=0, description="cost of one engine-day out of service")
+    planned_downtime_days: float = Field(ge=0, description="days out of service per overhaul")
+    unplanned_downtime_days: float = Field(ge=0, description="days out of service per failure")
+
+    def overhaul_total(self) -> float:
+        """Cost of one planned overhaul with its downtime (money)."""
+        return self.planned_overhaul + self.planned_downtime_days * self.downtime_per_day
+
+    def failure_total(self) -> float:
+        """Cost of one in-service failure with its downtime (money)."""
+        return self.unplanned_failure + self.unplanned_downtime_days * self.downtime_per_day
+
+    def forfeited_cycle_cost(self, mean_life_cycles: float) -> float:
+        """Cost of one cycle of life thrown away by an early overhaul (money per cycle)."""
+        return self.planned_overhaul / mean_life_cycles
+
+
+class EngineOutlook(_Strict):
+    """A remaining-useful-life prediction for one engine, in cycles from now."""
+
+    asset: str = Field(min_length=1, description="engine identifier")
+    rul: float = Field(description="point prediction (median) of the remaining life, cycles")
+    lower: float = Field(description="lower end of the prediction interval, cycles")
+    upper: float = Field(gt=0, description="upper end of the prediction interval, cycles")
+    interval: float = Field(gt=0, lt=1, description="nominal coverage of [lower, upper]")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if not self.lower <= self.rul <= self.upper:
+            raise ValueError(
+                f"engine {self.asset}: expected lower <= rul <= upper, got "
+                f"{self.lower} / {self.rul} / {self.upper} cycles"
+            )
+        return self
+
+
+class MaintenanceProblem(_Strict):
+    """A fleet to plan overhauls for, with the shop's capacity and the economics."""
+
+    engines: list[EngineOutlook] = Field(min_length=1)
+    cycles_per_day: float = Field(gt=0, description="cycles each engine flies a day")
+    horizon_days: int = Field(ge=1, description="days planned, day 0 being today")
+    crew_per_day: int = Field(ge=1, description="overhauls the crew can do in one day")
+    costs: MaintenanceCosts
+    mean_life_cycles: float = Field(gt=0, description="mean run-to-failure life, cycles")
+
+    @model_validator(mode="after")
+    def _unique_assets(self) -> Self:
+        assets = [engine.asset for engine in self.engines]
+        duplicates = sorted({asset for asset in assets if assets.count(asset) > 1})
+        if duplicates:
+            raise ValueError(f"each engine must appear once; repeated: {', '.join(duplicates)}")
+        return self
+
+
+@dataclass(frozen=True)
+class FailureTimes:
+    """Split-normal failure times truncated at 0, one per engine, in cycles from now.
+
+    Arrays have one entry per engine; methods take cycle values that broadcast against a column
+    per engine (e.g. a row of thresholds gives one row of results per engine).
+    """
+
+    median: NDArray[np.float64]
+    scale_below: NDArray[np.float64]
+    scale_above: NDArray[np.float64]
+
+    @classmethod
+    def from_outlooks(cls, engines: Sequence[EngineOutlook]) -> FailureTimes:
+        """Match each engine's median and interval ends (see the module documentation)."""
+        rul, lower, upper, interval = (
+            np.array([getattr(engine, name) for engine in engines], dtype=np.float64)
+            for name in ("rul", "lower", "upper", "interval")
+        )
+        z = np.array([_STANDARD_NORMAL.inv_cdf((1.0 + c) / 2.0) for c in interval])
+        return cls(
+            median=rul,
+            scale_below=np.maximum((rul - lower) / z, _SCALE_FLOOR),
+            scale_above=np.maximum((upper - rul) / z, _SCALE_FLOOR),
+        )
+
+    def _standardised(self, cycles: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        t = np.asarray(cycles, dtype=np.float64)
+        median = self.median[:, None]
+        scale = np.where(t < median, self.scale_below[:, None], self.scale_above[:, None])
+        return (t - median) / scale, scale
+
+    def _untruncated_cdf(self, cycles: ArrayLike) -> NDArray[np.float64]:
+        return _normal_cdf(self._standardised(cycles)[0])
+
+    def _alive_now(self) -> NDArray[np.float64]:
+        return 1.0 - self._untruncated_cdf(np.zeros(1))
+
+    def cdf(self, cycles: ArrayLike) -> NDArray[np.float64]:
+        """P(T < cycles) for each engine (cycles >= 0), shape (engines, *cycles.shape)."""
+        alive = self._alive_now()
+        return np.asarray((self._untruncated_cdf(cycles) - (1.0 - alive)) / alive, dtype=np.float64)
+
+    def partial_expectation(self, cycles: ArrayLike) -> NDArray[np.float64]:
+        """E[T * 1{T >= cycles}] for each engine (cycles >= 0), in cycles."""
+        z, scale = self._standardised(cycles)
+        below_median = np.asarray(cycles, dtype=np.float64) < self.median[:, None]
+        step = (self.scale_above - self.scale_below)[:, None] * _normal_pdf(np.zeros(1))
+        untruncated = (
+            self.median[:, None] * (1.0 - _normal_cdf(z))
+            + scale * _normal_pdf(z)
+            + np.where(below_median, step, 0.0)
+        )
+        return np.asarray(untruncated / self._alive_now(), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class OptionCosts:
+    """Expected cost of each option of each engine, in money.
+
+    Attributes:
+        service: (engines, horizon_days) expected cost of overhauling on each day.
+        service_failure: (engines, horizon_days) probability of failing before that overhaul.
+        idle: (engines,) expected cost of not overhauling within the horizon.
+        idle_failure: (engines,) probability of failing within the horizon.
+    """
+
+    service: NDArray[np.float64]
+    service_failure: NDArray[np.float64]
+    idle: NDArray[np.float64]
+    idle_failure: NDArray[np.float64]
+
+
+def option_costs(problem: MaintenanceProblem) -> OptionCosts:
+    """Expected cost of every option of every engine (formulas in the module documentation)."""
+    life = FailureTimes.from_outlooks(problem.engines)
+    costs = problem.costs
+    days = np.arange(problem.horizon_days, dtype=np.float64)
+    flown = days * problem.cycles_per_day
+    threshold = flown + problem.cycles_per_day
+    failure = np.clip(life.cdf(threshold), 0.0, 1.0)
+    survival = 1.0 - failure
+    forfeited = np.maximum(life.partial_expectation(threshold) - flown * survival, 0.0)
+    service = (
+        failure * costs.failure_total()
+        + survival * costs.overhaul_total()
+        + forfeited * costs.forfeited_cycle_cost(problem.mean_life_cycles)
+    )
+    horizon_cycles = np.array([problem.horizon_days * problem.cycles_per_day])
+    idle_failure = np.clip(life.cdf(horizon_cycles)[:, 0], 0.0, 1.0)
+    return OptionCosts(
+        service=service,
+        service_failure=failure,
+        idle=idle_failure * costs.failure_total(),
+        idle_failure=idle_failure,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class MaintenancePlanner:
+    """Plans overhauls with CP-SAT.
+
+    Attributes:
+        time_limit: longest time :meth:`solve` may take, in seconds (model building included).
+        workers: parallel CP-SAT search workers.
+        seed: random seed of the search; with one worker the plan is reproducible.
+    """
+
+    time_limit: float = 10.0
+    workers: int = 2
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.time_limit) and self.time_limit > 0):
+            raise ConfigError(
+                f"time_limit must be a positive number of seconds, not {self.time_limit}"
+            )
+        if self.workers < 1:
+            raise ConfigError(f"workers must be at least 1, not {self.workers}")
+        if not 0 <= self.seed < 2**31:
+            raise ConfigError(f"seed must be in [0, 2**31), not {self.seed}")
+
+    def single_worker(self) -> MaintenancePlanner:
+        """The same planner searching on one worker, whose plans are reproducible."""
+        return dataclasses.replace(self, workers=1)
+
+    def solve(self, problem: MaintenanceProblem | Mapping[str, Any]) -> Plan:
+        """Plan the overhauls of ``problem`` (a model, or its fields as plain data).
+
+        Returns a :class:`~valueloop.optimize.base.Plan` whose objective and bound are expected
+        costs in money and whose assignments follow :data:`ASSIGNMENTS_SCHEMA`. Raises
+        :class:`~valueloop.errors.OptimizeError` if the problem is invalid or no plan is found
+        within ``time_limit``.
+        """
+        started = time.perf_counter()
+        problem = _as_problem(problem)
+        options = option_costs(problem)
+        n_engines, n_days = options.service.shape
+        unit = max(float(options.service.max()), float(options.idle.max()), 1.0) / COST_STEPS
+        service_steps = np.rint(options.service / unit).astype(np.int64)
+        idle_steps = np.rint(options.idle / unit).astype(np.int64)
+
+        model = cp_model.CpModel()
+        service = [
+            [model.new_bool_var(f"x[{e},{d}]") for d in range(n_days)] for e in range(n_engines)
+        ]
+        idle = [model.new_bool_var(f"idle[{e}]") for e in range(n_engines)]
+        for e in range(n_engines):
+            model.add_exactly_one([*service[e], idle[e]])
+        for d in range(n_days):
+            model.add(sum(service[e][d] for e in range(n_engines)) <= problem.crew_per_day)
+        model.minimize(
+            cp_model.LinearExpr.weighted_sum(
+                [var for row in service for var in row] + idle,
+                [*service_steps.ravel().tolist(), *idle_steps.tolist()],
+            )
+        )
+
+        remaining = self.time_limit - (time.perf_counter() - started)
+        if remaining <= 0:
+            raise OptimizeError(
+                f"building the model of {n_engines} engines x {n_days} days took longer than "
+                f"time_limit={self.time_limit} s: raise time_limit or shorten the horizon"
+            )
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = remaining
+        solver.parameters.num_workers = self.workers
+        solver.parameters.random_seed = self.seed
+        status = solver.status_name(solver.solve(model))
+        if status not in SOLVED_STATUSES:
+            raise OptimizeError(
+                f"CP-SAT found no maintenance plan (status {status}) within {self.time_limit} s: "
+                "raise time_limit or workers"
+            )
+
+        values = np.array(
+            [[solver.boolean_value(var) for var in row] for row in service], dtype=bool
+        )
+        serviced = values.any(axis=1)
+        chosen_day = values.argmax(axis=1)
+        rows = np.arange(n_engines)
+        objective = solver.objective_value * unit
+        bound = solver.best_objective_bound * unit
+        gap = 0.0 if status == "OPTIMAL" else (objective - bound) / max(abs(objective), unit)
+        assignments = pa.table(
+            {
+                "asset": [engine.asset for engine in problem.engines],
+                "day": pa.array(chosen_day, pa.int32(), mask=~serviced),
+                "failure_probability": np.where(
+                    serviced, options.service_failure[rows, chosen_day], options.idle_failure
+                ),
+                "expected_cost": np.where(
+                    serviced, options.service[rows, chosen_day], options.idle
+                ),
+            },
+            schema=ASSIGNMENTS_SCHEMA,
+        )
+        return Plan(
+            status=status,
+            objective=objective,
+            best_bound=bound,
+            gap=min(max(gap, 0.0), 1.0),
+            solve_seconds=solver.wall_time,
+            assignments=assignments,
+            solver=f"CP-SAT {version('ortools')}",
+            log=solver.response_stats(),
+        )
+
+
+def _as_problem(problem: MaintenanceProblem | Mapping[str, Any]) -> MaintenanceProblem:
+    if isinstance(problem, MaintenanceProblem):
+        return problem
+    try:
+        return MaintenanceProblem.model_validate(problem)
+    except ValidationError as err:
+        raise OptimizeError(f"invalid maintenance problem: {err}") from err
+
+
+def validate_maintenance_plan(problem: MaintenanceProblem, plan: Plan) -> list[str]:
+    """Check a plan against the problem's rules, independently of the planner; list violations.
+
+    Checks the plan's status and the assignments' columns, that every engine of the problem has
+    exactly one row, that days lie within the horizon, that no day exceeds the crew's capacity,
+    that probabilities and costs are in range, and that the objective is the sum of the engines'
+    expected costs. An empty list means the plan is feasible.
+    """
+    violations: list[str] = []
+    if plan.status not in SOLVED_STATUSES:
+        violations.append(f"status {plan.status!r} is not a solved status")
+    table = plan.assignments
+    missing = [f.name for f in ASSIGNMENTS_SCHEMA if f.name not in table.column_names]
+    if missing:
+        return [*violations, f"assignments lack column(s) {', '.join(missing)}"]
+    for field in ASSIGNMENTS_SCHEMA:
+        if table.schema.field(field.name).type != field.type:
+            violations.append(
+                f"column {field.name} is {table.schema.field(field.name).type}, not {field.type}"
+            )
+    if violations:
+        return violations
+
+    assets = table["asset"].to_pylist()
+    expected = [engine.asset for engine in problem.engines]
+    for asset in sorted(set(expected) - set(assets)):
+        violations.append(f"engine {asset} has no row")
+    for asset in sorted({a for a in assets if a not in expected}):
+        violations.append(f"row for unknown engine {asset}")
+    for asset in sorted({a for a in assets if assets.count(a) > 1}):
+        violations.append(f"engine {asset} has {assets.count(asset)} rows; at most one overhaul")
+
+    days = table["day"].to_numpy(zero_copy_only=False)
+    booked = ~np.isnan(days.astype(np.float64))
+    outside = booked & ((days < 0) | (days >= problem.horizon_days))
+    for asset, day in zip(np.array(assets, dtype=object)[outside], days[outside], strict=True):
+        violations.append(
+            f"engine {asset} booked on day {int(day)}, outside 0..{problem.horizon_days - 1}"
+        )
+    counts = np.bincount(days[booked & ~outside].astype(np.int64), minlength=problem.horizon_days)
+    for day in np.flatnonzero(counts > problem.crew_per_day):
+        violations.append(
+            f"day {day}: {counts[day]} overhauls, over the crew's {problem.crew_per_day} a day"
+        )
+
+    probability = table["failure_probability"].to_numpy()
+    if np.any(~np.isfinite(probability) | (probability < 0) | (probability > 1)):
+        violations.append("a failure probability lies outside [0, 1]")
+    cost = table["expected_cost"].to_numpy()
+    if np.any(~np.isfinite(cost) | (cost < 0)):
+        violations.append("an expected cost is negative or not finite")
+    total = float(cost.sum())
+    if not math.isclose(plan.objective, total, rel_tol=1e-6, abs_tol=1e-6):
+        violations.append(f"objective {plan.objective} differs from the summed costs {total}")
+    return violations

@@ -1,0 +1,98 @@
+"""An opened site: its configuration and the tables of every stage, in one store.
+
+:func:`open_site` is what the CLI, the API and the loop share; it owns no logic of its own beyond
+opening things in the right order.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from valueloop.act.workorders import WorkOrders
+from valueloop.analytics.records import PredictionBook
+from valueloop.config import SiteConfig, load_site
+from valueloop.errors import ConfigError
+from valueloop.ingest.pipeline import IngestPipeline
+from valueloop.model.assets import SeriesRegistry
+from valueloop.optimize.records import PlanBook
+from valueloop.store.duckdb import DuckDBStore
+from valueloop.value.ledger import Ledger
+
+_RUNS_DDL = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR PRIMARY KEY,
+    started_at TIMESTAMPTZ NOT NULL,
+    summary VARCHAR NOT NULL
+)
+"""
+
+
+def store_path(config: SiteConfig, data_dir: Path) -> Path:
+    """The DuckDB file a site's ``store.url`` names, relative paths under ``data_dir``."""
+    url = config.store.url
+    prefix = "duckdb:///"
+    if not url.startswith(prefix):
+        raise ConfigError(
+            f"store.url {url!r}: only the embedded store is available here, e.g. duckdb:///site.duckdb"
+        )
+    path = Path(url[len(prefix) :])
+    return path if path.is_absolute() else data_dir / path
+
+
+@dataclass
+class Site:
+    """A site's configuration, data directory and the books of each stage."""
+
+    config: SiteConfig
+    data_dir: Path
+    store: DuckDBStore
+    registry: SeriesRegistry
+    pipeline: IngestPipeline
+    predictions: PredictionBook
+    plans: PlanBook
+    work_orders: WorkOrders
+    ledger: Ledger
+
+    def record_run(self, run_id: str, summary: dict[str, Any]) -> None:
+        """Keep a run's machine-readable summary."""
+        self.store.execute(
+            "INSERT INTO runs VALUES (?, ?, ?)",
+            [run_id, datetime.now(UTC), json.dumps(summary, sort_keys=True)],
+        )
+
+    def latest_summary(self) -> dict[str, Any] | None:
+        """The newest run's summary, if any run finished."""
+        rows = self.store.query("SELECT summary FROM runs ORDER BY started_at DESC LIMIT 1")
+        if rows.num_rows == 0:
+            return None
+        summary: dict[str, Any] = json.loads(rows.column("summary")[0].as_py())
+        return summary
+
+    def close(self) -> None:
+        """Close the store."""
+        self.store.close()
+
+
+def open_site(config: SiteConfig | Path | str, data_dir: Path | str) -> Site:
+    """Open (creating if needed) the store of a site under ``data_dir``."""
+    site_config = config if isinstance(config, SiteConfig) else load_site(config)
+    folder = Path(data_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    store = DuckDBStore(store_path(site_config, folder))
+    store.execute(_RUNS_DDL)
+    registry = SeriesRegistry(store)
+    return Site(
+        config=site_config,
+        data_dir=folder,
+        store=store,
+        registry=registry,
+        pipeline=IngestPipeline(store, registry),
+        predictions=PredictionBook(store),
+        plans=PlanBook(store),
+        work_orders=WorkOrders(store),
+        ledger=Ledger(store),
+    )
