@@ -64,9 +64,9 @@ def check_model(model: Model, train: pa.Table, test: pa.Table, *, asset: str = "
     """Raise :class:`AssertionError` if ``model`` breaks the contract on ``train`` and ``test``.
 
     Checks, on unfitted clones of ``model`` (which is left untouched): ``predict`` before ``fit``
-    raises :class:`ModelError`; ``fit`` returns the model; ``predict`` returns ``output_schema`` with
-    exactly one row per ``asset`` of ``test``; a clone of a fitted model is unfitted with equal
-    hyper-parameters; two fits with the same hyper-parameters predict identically.
+    raises :class:`ModelError`; ``fit`` returns the model; ``predict`` returns ``output_schema``
+    with exactly one row per ``asset`` of ``test``, sorted; a clone of a fitted model is unfitted
+    with equal hyper-parameters; two fits with the same hyper-parameters predict identically.
     """
     fresh = clone(model)
     _expect_unfitted(fresh, test, "predict before fit did not raise ModelError")

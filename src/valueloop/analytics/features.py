@@ -83,6 +83,8 @@ def window_features(
     if window < 1 or halflife <= 0:
         raise ModelError(f"window must be >= 1 and halflife > 0, got {window} and {halflife}")
     require_columns(data, ("unit", "cycle", *sensors))
+    if data.num_rows == 0:
+        raise ModelError("no rows to compute features from")
     data = data.take(pc.sort_indices(data, [("unit", "ascending"), ("cycle", "ascending")]))
     units = data["unit"].to_numpy()
     cycles = data["cycle"].to_numpy().astype(np.float64)
@@ -104,8 +106,13 @@ def window_features(
         dev = np.where(valid, windowed - mean[:, None], 0.0)
         covariance = (time_dev * dev).sum(axis=1)
         slope = np.divide(covariance, time_var, out=np.zeros_like(mean), where=time_var > 0)
-        stats = (values, mean, np.sqrt((dev**2).sum(axis=1) / count), slope,
-                 (decay * windowed).sum(axis=1))
+        stats = (
+            values,
+            mean,
+            np.sqrt((dev**2).sum(axis=1) / count),
+            slope,
+            (decay * windowed).sum(axis=1),
+        )
         for stat, column in zip(STATISTICS, stats, strict=True):
             columns[f"{sensor}_{stat}"] = pa.array(column, pa.float64())
     return pa.table(columns)

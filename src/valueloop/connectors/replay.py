@@ -58,6 +58,10 @@ class CmapssReplaySource:
         numbers = sorted(set(units.to_pylist()))
         return [asset_name(site.fleet.asset_prefix, int(number)) for number in numbers]
 
+    def asset_names(self) -> list[str]:
+        """Names of the fleet's assets, in unit order."""
+        return sorted(self.series_ids)
+
     def _signal_columns(self) -> list[str]:
         missing = [s.name for s in self.site.signals if s.name not in COLUMNS]
         if missing:

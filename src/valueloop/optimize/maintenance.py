@@ -33,7 +33,9 @@ Expected cost of overhauling engine ``e`` on day ``d``, with ``F`` the failure-t
 and of not overhauling it within the horizon, the expected failure cost within the horizon,
 ``F(horizon_days * cycles_per_day) * (unplanned_failure + unplanned_downtime_days *
 downtime_per_day)``; what happens after the horizon is not costed. The choice is an assignment
-problem solved exactly with CP-SAT on integer-scaled costs.
+problem solved with CP-SAT on integer-scaled costs (see :data:`COST_STEPS`). An overhaul whose
+expected cost is at least that of leaving the engine alone is not offered to the solver: it could
+only take a crew slot.
 """
 
 from __future__ import annotations
@@ -297,19 +299,25 @@ class MaintenancePlanner:
         service_steps = np.rint(options.service / unit).astype(np.int64)
         idle_steps = np.rint(options.idle / unit).astype(np.int64)
 
+        # An overhaul costing at least as much as leaving the engine alone only takes a slot.
+        options_open = np.argwhere(service_steps < idle_steps[:, None])
         model = cp_model.CpModel()
-        service = [
-            [model.new_bool_var(f"x[{e},{d}]") for d in range(n_days)] for e in range(n_engines)
-        ]
         idle = [model.new_bool_var(f"idle[{e}]") for e in range(n_engines)]
-        for e in range(n_engines):
-            model.add_exactly_one([*service[e], idle[e]])
-        for d in range(n_days):
-            model.add(sum(service[e][d] for e in range(n_engines)) <= problem.crew_per_day)
+        booked: dict[tuple[int, int], cp_model.IntVar] = {}
+        per_engine: list[list[cp_model.IntVar]] = [[var] for var in idle]
+        per_day: dict[int, list[cp_model.IntVar]] = {}
+        for e, d in options_open.tolist():
+            booked[e, d] = model.new_bool_var(f"x[{e},{d}]")
+            per_engine[e].append(booked[e, d])
+            per_day.setdefault(d, []).append(booked[e, d])
+        for choices in per_engine:
+            model.add_exactly_one(choices)
+        for on_day in per_day.values():
+            model.add(cp_model.LinearExpr.sum(on_day) <= problem.crew_per_day)
         model.minimize(
             cp_model.LinearExpr.weighted_sum(
-                [var for row in service for var in row] + idle,
-                [*service_steps.ravel().tolist(), *idle_steps.tolist()],
+                [*idle, *booked.values()],
+                [*idle_steps.tolist(), *service_steps[tuple(options_open.T)].tolist()],
             )
         )
 
@@ -330,11 +338,11 @@ class MaintenancePlanner:
                 "raise time_limit or workers"
             )
 
-        values = np.array(
-            [[solver.boolean_value(var) for var in row] for row in service], dtype=bool
-        )
-        serviced = values.any(axis=1)
-        chosen_day = values.argmax(axis=1)
+        chosen_day = np.zeros(n_engines, dtype=np.int64)
+        serviced = np.zeros(n_engines, dtype=bool)
+        for (e, d), var in booked.items():
+            if solver.boolean_value(var):
+                chosen_day[e], serviced[e] = d, True
         rows = np.arange(n_engines)
         objective = solver.objective_value * unit
         bound = solver.best_objective_bound * unit

@@ -168,34 +168,26 @@ def run_to_failure_schedule(n_engines: int) -> list[int | None]:
     return [None] * n_engines
 
 
-def tune_fixed_interval(
-    train_lifetimes_cycles: ArrayLike, costs: MaintenanceCosts, mean_life_cycles: float
-) -> int:
+def tune_fixed_interval(train_lifetimes_cycles: ArrayLike, costs: MaintenanceCosts) -> int:
     """The overhaul age, in cycles, that minimises the long-run cost per cycle (age replacement).
 
     For an overhaul age ``T`` and the empirical life ``L`` of the training engines (run-to-failure
-    lifetimes, in cycles), the cost per cycle of a renewal cycle is::
+    lifetimes, in cycles), the long-run cost per cycle of flying is the renewal-reward ratio::
 
-        (C_p * R(T) + C_f * (1 - R(T)) + c * E[(L - T) * 1{L > T}]) / E[min(L, T)]
+        (C_p * R(T) + C_f * (1 - R(T))) / E[min(L, T)]
 
-    with ``R(T) = P(L > T)``, ``C_p`` and ``C_f`` an overhaul's and a failure's cost including
-    their downtime, and ``c = planned_overhaul / mean_life_cycles`` the charge per forfeited cycle
-    that :func:`simulate` also makes, so that the baseline is tuned on the costs it is scored
-    by. Every whole ``T`` from 1 to the longest lifetime is tried; ties go to the smallest.
+    with ``R(T) = P(L > T)`` and ``C_p`` and ``C_f`` an overhaul's and a failure's cost including
+    their downtime. The life thrown away by overhauling early is already priced by this ratio
+    (earlier overhauls mean more overhauls per cycle flown), so no forfeited-life charge is added.
+    Every whole ``T`` from 1 to the longest lifetime is tried; ties go to the smallest.
     """
     lifetimes = np.asarray(train_lifetimes_cycles, dtype=np.float64)
     if lifetimes.ndim != 1 or lifetimes.size == 0 or np.any(~(lifetimes > 0)):
         raise DataError("training lifetimes must be a non-empty list of positive cycle counts")
     ages = np.arange(1, math.ceil(lifetimes.max()) + 1, dtype=np.float64)[:, None]
-    survives = lifetimes[None, :] > ages
-    survival = survives.mean(axis=1)
-    forfeited = np.where(survives, lifetimes[None, :] - ages, 0.0).mean(axis=1)
+    survival = (lifetimes[None, :] > ages).mean(axis=1)
     flown = np.minimum(lifetimes[None, :], ages).mean(axis=1)
-    rate = (
-        costs.overhaul_total() * survival
-        + costs.failure_total() * (1.0 - survival)
-        + costs.forfeited_cycle_cost(mean_life_cycles) * forfeited
-    ) / flown
+    rate = (costs.overhaul_total() * survival + costs.failure_total() * (1.0 - survival)) / flown
     return int(ages[np.argmin(rate), 0])
 
 

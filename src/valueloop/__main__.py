@@ -1,0 +1,5 @@
+"""``python -m valueloop`` runs the command line."""
+
+from valueloop.cli.app import main
+
+main()

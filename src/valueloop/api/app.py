@@ -1,0 +1,87 @@
+"""The HTTP application: the REST API under ``/api``, the console at ``/`` and ``/healthz``.
+
+Every ``/api`` route needs a bearer token of role ``viewer`` or above (see
+:mod:`valueloop.api.auth`); deciding work orders needs ``operator``. The OpenAPI description is
+served at ``/openapi.json`` and browsable at ``/docs``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from importlib.metadata import version
+
+from fastapi import Depends, FastAPI
+
+from valueloop.api.auth import require
+from valueloop.api.errors import install_error_handlers
+from valueloop.api.models import Health
+from valueloop.api.routers import (
+    assets,
+    deadletters,
+    ledger,
+    me,
+    plans,
+    predictions,
+    series,
+    summary,
+    workorders,
+)
+from valueloop.console.routes import mount_console
+from valueloop.site import Site
+
+ROUTERS = (
+    me.router,
+    assets.router,
+    series.router,
+    predictions.router,
+    plans.router,
+    workorders.router,
+    ledger.router,
+    deadletters.router,
+    summary.router,
+)
+
+_TOKEN_IN_QUERY = re.compile(r"(token=)[^&\s]*")
+
+
+class RedactTokens(logging.Filter):
+    """Hides ``token=...`` query values (the console's sign-in link) in access-log records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Redact the record's arguments; keep the record."""
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _TOKEN_IN_QUERY.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
+
+
+def _redact_access_log() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(existing, RedactTokens) for existing in access.filters):
+        access.addFilter(RedactTokens())
+
+
+def create_app(site: Site) -> FastAPI:
+    """The API and console application serving ``site``."""
+    app = FastAPI(
+        title="valueloop",
+        version=version("valueloop"),
+        summary="Assets, predictions, plans, work orders and the value ledger of a site.",
+    )
+    app.state.site = site
+    install_error_handlers(app)
+    viewer = [Depends(require("viewer"))]
+    for router in ROUTERS:
+        app.include_router(router, prefix="/api", dependencies=viewer)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> Health:
+        """Liveness; needs no token."""
+        return Health()
+
+    mount_console(app)
+    _redact_access_log()
+    return app

@@ -1,0 +1,19 @@
+"""Shared FastAPI dependencies: the site an application serves."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from valueloop.site import Site
+
+
+def get_site(request: Request) -> Site:
+    """The site the application was created for."""
+    site: Site = request.app.state.site
+    return site
+
+
+SiteDep = Annotated[Site, Depends(get_site)]
+"""A route parameter receiving the application's site."""

@@ -1,0 +1,263 @@
+"""The API's response and request bodies.
+
+Times are ISO 8601 in UTC, money is in the site's currency, remaining life in cycles.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from valueloop.act.workorders import OrderStatus
+
+
+def _json_object(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+JsonObject = Annotated[dict[str, Any], BeforeValidator(_json_object)]
+"""A JSON object, given either parsed or as JSON text (as the audit and ledger tables keep it)."""
+
+Risk = Literal["high", "medium", "low", "unknown"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Health(_Out):
+    """Liveness of the server."""
+
+    status: Literal["ok"] = "ok"
+
+
+class PrincipalOut(_Out):
+    """Who the request's token belongs to."""
+
+    name: str
+    role: str
+
+
+class PredictionOut(_Out):
+    """A remaining-useful-life estimate (cycles) with its prediction interval."""
+
+    run_id: str
+    as_of: datetime
+    asset: str
+    cycle: int
+    rul: float
+    lower: float
+    upper: float
+    interval: float = Field(description="Nominal coverage of [lower, upper], e.g. 0.9.")
+    model_version: str
+
+
+class AssetOut(_Out):
+    """An asset, how many series it carries and its latest prediction."""
+
+    asset: str
+    series: int
+    risk: Risk = Field(
+        description="high: the interval's lower bound falls within the approval window; "
+        "medium: within the planning horizon; low: beyond it; unknown: no prediction."
+    )
+    prediction: PredictionOut | None
+
+
+class SeriesOut(_Out):
+    """One signal of one asset."""
+
+    series_id: int
+    path: str
+    asset: str
+    signal: str
+    unit: str
+    description: str
+
+
+class PointOut(_Out):
+    """One stored value; quality 0 good, 1 uncertain, 2 bad."""
+
+    ts: datetime
+    value: float | None
+    quality: int
+
+
+class SeriesPoints(_Out):
+    """The points of a series in a time range."""
+
+    series: SeriesOut
+    points: list[PointOut]
+
+
+class BucketOut(_Out):
+    """Aggregates of a series over one time bucket."""
+
+    bucket: datetime
+    avg: float | None
+    min: float | None
+    max: float | None
+    last: float | None
+
+
+class SeriesBuckets(_Out):
+    """A series downsampled to buckets of ``every``; buckets without data are absent."""
+
+    series: SeriesOut
+    every: str
+    every_seconds: float
+    buckets: list[BucketOut]
+
+
+class PlanOut(_Out):
+    """A plan's header: the solver's verdict."""
+
+    plan_id: str
+    created_at: datetime
+    starts_at: datetime
+    kind: str
+    status: str
+    objective: float
+    best_bound: float
+    gap: float
+    solve_seconds: float
+    solver: str
+    model_version: str
+
+
+class AssignmentOut(_Out):
+    """An asset's assignment in a plan; ``day`` is null when not serviced within the horizon."""
+
+    asset: str
+    day: int | None
+    starts_at: datetime | None
+    failure_probability: float
+    expected_cost: float
+
+
+class PlanDetail(_Out):
+    """A plan with its assignments."""
+
+    plan: PlanOut
+    assignments: list[AssignmentOut]
+
+
+class WorkOrderOut(_Out):
+    """A work order and its current state."""
+
+    order_id: str
+    plan_id: str
+    asset: str
+    action: str
+    due_at: datetime
+    expected_cost: float
+    failure_probability: float
+    model_version: str
+    status: OrderStatus
+    created_at: datetime
+    updated_at: datetime
+    updated_by: str
+
+
+class DecisionIn(BaseModel):
+    """A person's decision on a work order."""
+
+    comment: str = Field(default="", max_length=2000)
+
+
+class AuditOut(_Out):
+    """One row of the hash-chained audit trail."""
+
+    seq: int
+    recorded_at: datetime
+    actor: str
+    action: str
+    subject: str
+    detail: JsonObject
+    hash: str
+
+
+class LedgerEntryOut(_Out):
+    """One figure of the value ledger, with the assumptions it rests on."""
+
+    seq: int
+    recorded_at: datetime
+    run_id: str
+    kind: str
+    subject: str
+    metric: str
+    value: float
+    unit: str
+    plan_id: str
+    model_version: str
+    assumptions: JsonObject
+    prev_hash: str
+    hash: str
+
+
+class LedgerOut(_Out):
+    """The latest run's ledger entries and whether the whole hash chain is intact."""
+
+    run_id: str | None
+    intact: bool
+    broken: list[int] = Field(description="Sequence numbers whose hash does not chain.")
+    entries: list[LedgerEntryOut]
+
+
+class DeadLetterOut(_Out):
+    """An input that could not be stored, with the reason."""
+
+    source: str
+    received_at: datetime
+    raw: str | None
+    reason: str
+
+
+class DeadLettersOut(_Out):
+    """The newest dead letters and how many there are in all."""
+
+    count: int
+    items: list[DeadLetterOut]
+
+
+class PolicyOut(_Out):
+    """What a maintenance policy cost over the horizon."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    cost: float
+    failures: int
+    overhauls: int
+    availability: float
+    downtime_days: float
+
+
+class SavingOut(_Out):
+    """What the predictive policy saved against a baseline."""
+
+    money: float
+    percent: float
+
+
+class SummaryOut(_Out):
+    """The latest run's summary; further keys of the run are passed through."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    currency: str
+    run_id: str | None = None
+    model_version: str | None = None
+    rul_rmse: float | None = None
+    rul_phm_score: float | None = None
+    rul_interval_coverage: float | None = None
+    rul_interval_nominal: float | None = None
+    plan_id: str | None = None
+    plan_status: str | None = None
+    points_ingested: int | None = None
+    dead_letters: int | None = None
+    policies: dict[str, PolicyOut] = Field(default_factory=dict)
+    savings: dict[str, SavingOut] = Field(default_factory=dict)
+    stage_seconds: dict[str, float] = Field(default_factory=dict)

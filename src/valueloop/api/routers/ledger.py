@@ -1,0 +1,20 @@
+"""The value ledger: the latest run's entries and the state of the hash chain."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from valueloop.api.convert import rows_as
+from valueloop.api.deps import SiteDep
+from valueloop.api.models import LedgerEntryOut, LedgerOut
+
+router = APIRouter(prefix="/ledger", tags=["ledger"])
+
+
+@router.get("")
+def latest_ledger(site: SiteDep) -> LedgerOut:
+    """Entries of the most recent run, and whether the whole ledger's hash chain is intact."""
+    run_id = site.ledger.latest_run()
+    entries = [] if run_id is None else rows_as(LedgerEntryOut, site.ledger.entries(run_id))
+    broken = site.ledger.verify()
+    return LedgerOut(run_id=run_id, intact=not broken, broken=broken, entries=entries)

@@ -1,0 +1,32 @@
+"""Plans, newest first, and one plan with its per-asset assignments."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from valueloop.api.convert import rows_as
+from valueloop.api.deps import SiteDep
+from valueloop.api.errors import NotFoundError
+from valueloop.api.models import AssignmentOut, PlanDetail, PlanOut
+from valueloop.errors import OptimizeError
+
+router = APIRouter(prefix="/plans", tags=["plans"])
+
+
+@router.get("")
+def list_plans(site: SiteDep) -> list[PlanOut]:
+    """Every plan's header, newest first."""
+    return rows_as(PlanOut, site.plans.list())
+
+
+@router.get("/{plan_id}")
+def get_plan(plan_id: str, site: SiteDep) -> PlanDetail:
+    """A plan with its assignments, by day; assets not serviced within the horizon last."""
+    try:
+        header = site.plans.get(plan_id)
+    except OptimizeError as err:
+        raise NotFoundError(str(err)) from err
+    return PlanDetail(
+        plan=PlanOut.model_validate(header),
+        assignments=rows_as(AssignmentOut, site.plans.assignments(plan_id)),
+    )

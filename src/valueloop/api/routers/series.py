@@ -1,0 +1,68 @@
+"""The stored points of a series, raw or downsampled."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+
+from valueloop.api.convert import rows_as
+from valueloop.api.deps import SiteDep
+from valueloop.api.errors import NotFoundError
+from valueloop.api.models import BucketOut, PointOut, SeriesBuckets, SeriesOut, SeriesPoints
+from valueloop.config import parse_duration
+from valueloop.errors import DataError
+from valueloop.site import Site
+
+router = APIRouter(prefix="/series", tags=["series"])
+
+
+def _series(site: Site, series_id: int) -> SeriesOut:
+    rows = site.store.query("SELECT * FROM series WHERE series_id = ?", [series_id])
+    found = rows_as(SeriesOut, rows)
+    if not found:
+        raise NotFoundError(f"no series {series_id}")
+    return found[0]
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """A query time; one without a time zone is taken as UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+@router.get("/{series_id}/points")
+def series_points(
+    series_id: int, site: SiteDep, start: datetime | None = None, end: datetime | None = None
+) -> SeriesPoints:
+    """The points of a series with ``start <= ts < end``, oldest first."""
+    series = _series(site, series_id)
+    points = site.store.read([series_id], _utc(start), _utc(end))
+    return SeriesPoints(series=series, points=rows_as(PointOut, points))
+
+
+@router.get("/{series_id}/downsample")
+def series_downsample(
+    series_id: int,
+    site: SiteDep,
+    every: str = "1h",
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> SeriesBuckets:
+    """Average, minimum, maximum and last value per UTC-aligned bucket of width ``every``
+    (e.g. ``30min``, ``1h``, ``1d``)."""
+    try:
+        width = parse_duration(every)
+    except ValueError as err:
+        raise DataError(str(err)) from err
+    if width.total_seconds() <= 0:
+        raise DataError(f"every={every!r}: the bucket width must be positive")
+    series = _series(site, series_id)
+    buckets = site.store.downsample([series_id], _utc(start), _utc(end), width)
+    return SeriesBuckets(
+        series=series,
+        every=every,
+        every_seconds=width.total_seconds(),
+        buckets=rows_as(BucketOut, buckets),
+    )

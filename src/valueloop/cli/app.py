@@ -1,0 +1,61 @@
+"""The ``valueloop`` command line: a thin layer over the loop, the site books and the API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from valueloop.cli.demo import demo
+from valueloop.errors import ValueloopError
+
+app = typer.Typer(
+    name="valueloop",
+    help="valueloop: collect, store, analyse, optimise, act and account for value.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command()(demo)
+
+console = Console(stderr=True)
+
+
+@app.command()
+def validate(site: Annotated[Path, typer.Argument(help="A site.yaml to check.")]) -> None:
+    """Check a site.yaml and print what it describes."""
+    from valueloop.config import load_site
+
+    config = load_site(site)
+    typer.echo(
+        json.dumps(
+            {
+                "site": config.site.name,
+                "signals": len(config.signals),
+                "connectors": [c.name for c in config.connectors],
+                "currency": config.prices.currency,
+            }
+        )
+    )
+
+
+def _register_subcommands() -> None:
+    from valueloop.cli import report, users, workorders
+
+    app.add_typer(users.app, name="users", help="API users and their tokens.")
+    app.add_typer(workorders.app, name="workorders", help="Review and decide work orders.")
+    app.command(name="report")(report.report)
+
+
+_register_subcommands()
+
+
+def main() -> None:
+    """Entry point of the ``valueloop`` console script; errors print as one clear line."""
+    try:
+        app()
+    except ValueloopError as err:
+        console.print(f"[bold red]error:[/] {err}")
+        raise SystemExit(2) from err

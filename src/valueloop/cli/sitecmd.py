@@ -1,0 +1,54 @@
+"""What the site commands share: the ``--site`` and ``--data-dir`` options, opening the site
+they name, and printing store rows as a table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import pyarrow as pa
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from valueloop.packs.aviation import PACK
+from valueloop.site import Site, open_site
+
+DataDir = Annotated[Path, typer.Option("--data-dir", help="Folder holding the site's store.")]
+SiteFile = Annotated[Path, typer.Option("--site", help="The site.yaml describing the site.")]
+
+DEFAULT_DATA_DIR = Path("valueloop-data")
+DEFAULT_SITE = PACK.site_file
+
+
+@contextmanager
+def opened_site(site_file: Path, data_dir: Path) -> Iterator[Site]:
+    """The site described by ``site_file`` with its store under ``data_dir``, closed afterwards."""
+    site = open_site(site_file, data_dir)
+    try:
+        yield site
+    finally:
+        site.close()
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1 else f"{value:,.2f}"
+    return str(value)
+
+
+def print_rows(rows: pa.Table, columns: Sequence[str], title: str) -> None:
+    """Print ``columns`` of ``rows`` as a table titled ``title``."""
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows.select(list(columns)).to_pylist():
+        table.add_row(*(_cell(row[column]) for column in columns))
+    Console().print(table)

@@ -1,0 +1,139 @@
+"""The whole loop from the command line, as a user runs it, then the API it serves."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from valueloop.api.auth import issue_token
+from valueloop.packs.aviation import PACK
+from valueloop.site import open_site
+
+RMSE_BAR = 16.0
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    folder = tmp_path_factory.mktemp("demo")
+    summary = folder / "summary.json"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "valueloop",
+            "demo",
+            "--no-serve",
+            "--summary",
+            str(summary),
+            "--data-dir",
+            str(folder / "data"),
+        ],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return json.loads(summary.read_text()), folder / "data"
+
+
+def test_summary_has_every_figure(demo_run: tuple[dict[str, Any], Path]) -> None:
+    summary, _ = demo_run
+    for key in (
+        "rul_rmse",
+        "rul_phm_score",
+        "rul_interval_coverage",
+        "plan_status",
+        "policies",
+        "savings",
+        "points_ingested",
+        "dead_letters",
+        "stage_seconds",
+    ):
+        assert key in summary, key
+    assert set(summary["stage_seconds"]) == {"collect", "analyse", "optimise", "act", "account"}
+    assert summary["points_ingested"] == 13096 * 24
+    assert summary["dead_letters"] == 0
+
+
+def test_rul_bar_plan_and_savings(demo_run: tuple[dict[str, Any], Path]) -> None:
+    summary, _ = demo_run
+    assert summary["rul_rmse"] <= RMSE_BAR
+    assert 0.5 <= summary["rul_interval_coverage"] <= 1.0
+    assert summary["plan_status"] in ("OPTIMAL", "FEASIBLE")
+    policies = summary["policies"]
+    assert set(policies) == {"run_to_failure", "fixed_interval", "predictive"}
+    assert policies["run_to_failure"]["failures"] == summary["engines"] == 100
+    for baseline in ("run_to_failure", "fixed_interval"):
+        saving = summary["savings"][baseline]
+        assert saving["money"] > 0
+        assert saving["money"] == pytest.approx(
+            policies[baseline]["cost"] - policies["predictive"]["cost"], abs=1.0
+        )
+        assert saving["percent"] == pytest.approx(
+            100 * saving["money"] / policies[baseline]["cost"], abs=1e-2
+        )
+    assert summary["ledger_intact"] is True
+
+
+def test_orders_due_this_week_were_approved_executed_and_engines_restored(
+    demo_run: tuple[dict[str, Any], Path],
+) -> None:
+    summary, data = demo_run
+    executed = summary["work_orders"].get("executed", 0)
+    assert executed == summary["work_orders_executed"] > 0
+    assert summary["work_orders"].get("proposed", 0) > 0
+    restored = summary["restored_engines_rul"]
+    assert len(restored) == executed
+    assert min(restored.values()) > 60  # a restored engine has most of its life ahead
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_api_answers_with_a_token_and_refuses_without(
+    demo_run: tuple[dict[str, Any], Path],
+) -> None:
+    _, data = demo_run
+    site = open_site(PACK.site_file, data)
+    token = issue_token(site.store, "e2e", "viewer")
+    site.close()
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "valueloop", "serve", "--data-dir", str(data), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                httpx.get(f"{base}/healthz", timeout=1.0)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert httpx.get(f"{base}/api/summary").status_code == 401
+        bad = httpx.get(f"{base}/api/summary", headers={"Authorization": "Bearer nope"})
+        assert bad.status_code == 401
+        good = httpx.get(f"{base}/api/summary", headers={"Authorization": f"Bearer {token}"})
+        assert good.status_code == 200
+        assert good.json()["plan_status"] in ("OPTIMAL", "FEASIBLE")
+        page = httpx.get(f"{base}/")
+        assert page.status_code == 200 and "echarts" in page.text
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
