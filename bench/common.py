@@ -17,7 +17,9 @@ def machine() -> dict[str, Any]:
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as handle:
-            names = [line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")]
+            names = [
+                line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")
+            ]
         cpu = names[0] if names else cpu
     except OSError:
         pass
@@ -41,6 +43,10 @@ def write_result(name: str, payload: dict[str, Any]) -> Path:
     """Write ``bench/results/<name>.json`` with the date and machine."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
-    document = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(), **payload}
+    document = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        **payload,
+    }
     path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
     return path

@@ -1,8 +1,8 @@
 """Ingest benchmark: C-MAPSS replay -> validation -> DuckDB store, beside raw DuckDB inserts.
 
 For each replay file, the whole ingest path (parse, timestamp, validate, idempotent write) is timed
-and set beside two ceilings measured in the same run on the same Arrow table: a raw ``INSERT`` into a
-bare table, and a raw ``INSERT ... ON CONFLICT`` into a table with the same primary key as the store.
+and set beside two ceilings measured in the same run on the same Arrow table: a raw ``INSERT``
+into a bare table, and a raw ``INSERT ... ON CONFLICT`` into a table with the store's primary key.
 
     python bench/ingest.py [--repeat 3]
 """
@@ -80,8 +80,8 @@ def measure(name: str) -> dict[str, Any]:
         batches,
         "CREATE TABLE points (series_id INTEGER, ts TIMESTAMPTZ, value DOUBLE, quality UTINYINT, "
         "PRIMARY KEY (series_id, ts))",
-        "INSERT INTO points SELECT * FROM incoming ON CONFLICT DO UPDATE SET value = excluded.value, "
-        "quality = excluded.quality",
+        "INSERT INTO points SELECT * FROM incoming ON CONFLICT DO UPDATE "
+        "SET value = excluded.value, quality = excluded.quality",
     )
     return {
         "file": name,

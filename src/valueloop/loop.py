@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -78,6 +79,13 @@ def _costs(site: Site) -> MaintenanceCosts:
         planned_downtime_days=prices.planned_downtime_days,
         unplanned_downtime_days=prices.unplanned_downtime_days,
     )
+
+
+def model_path(site: Site, version: str) -> Path:
+    """Where a site keeps the saved model of a version."""
+    folder = site.data_dir / "models"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{version}.json"
 
 
 def training_lifetimes(subset: str) -> np.ndarray[Any, np.dtype[np.float64]]:
@@ -167,10 +175,11 @@ class Loop:
         )
 
     def analyse(self, state: LoopState) -> None:
-        """Fit the remaining-life model on run-to-failure history; predict the fleet from the store."""
+        """Fit the remaining-life model on training history; predict the fleet from the store."""
         config = self.site.config
         signals = [signal.name for signal in config.signals]
         model = GradientBoostingRUL().fit(load_cmapss(config.fleet.subset, "train"))
+        model.save(model_path(self.site, model.version))
         history = fleet_history(self.site.store, self.site.registry, state.assets, signals)
         predictions = model.predict(history.drop(["ts"]))
         truth = GroundTruth(self.site.store).for_assets(state.assets)
@@ -195,7 +204,11 @@ class Loop:
         )
 
     def _prediction_rows(
-        self, run_id: str, predictions: pa.Table, model: GradientBoostingRUL, as_of: datetime | None = None
+        self,
+        run_id: str,
+        predictions: pa.Table,
+        model: GradientBoostingRUL,
+        as_of: datetime | None = None,
     ) -> pa.Table:
         prefix = self.site.config.fleet.asset_prefix
         n = predictions.num_rows
@@ -262,10 +275,9 @@ class Loop:
         )
 
     def act(self, state: LoopState) -> None:
-        """Propose the plan's overhauls as work orders; approve and execute those due, if allowed."""
+        """Propose the plan's overhauls as work orders; approve and execute those due if allowed."""
         assert state.model is not None
         config = self.site.config
-        starts = config.fleet.observed_until
         rows = self.site.plans.assignments(state.plan_id).to_pylist()
         proposals = [
             Proposal(
@@ -281,7 +293,7 @@ class Loop:
         orders = self.site.work_orders.propose(
             state.plan_id, proposals, actor="planner:cp-sat", model_version=state.model.version
         )
-        window_end = starts + timedelta(days=config.policy.approve_within_days)
+        window_end = self.window_end()
         approver = "policy:auto" if config.policy.approval == "auto" else self.approve_as
         if approver:
             for order_id, proposal in zip(orders, proposals, strict=True):
@@ -289,33 +301,41 @@ class Loop:
                     self.site.work_orders.approve(
                         order_id, actor=approver, comment="due within the approval window"
                     )
-        executed = asyncio.run(
-            execute_due(self.site.work_orders, self.replay, until=window_end, actor="executor:replay")
-        )
-        for delivery in self.replay.drain_restorations():
-            self.site.pipeline.ingest(delivery, self.replay.name)
-        restored = self._repredict(state, executed)
+        restored = self.execute_approved(state.model, run_id=state.run_id)
         counts = pc.value_counts(self.site.work_orders.list().column("status")).to_pylist()
         state.summary.update(
             work_orders={row["values"]: row["counts"] for row in counts},
-            work_orders_executed=len(executed),
+            work_orders_executed=len(restored),
             restored_engines_rul=restored,
         )
 
-    def _repredict(self, state: LoopState, executed: list[dict[str, Any]]) -> dict[str, float]:
-        """New predictions for restored engines from their history since the overhaul."""
-        if not executed or state.model is None:
+    def window_end(self) -> datetime:
+        """End of the approval window: orders due before it may be approved and executed now."""
+        config = self.site.config
+        return config.fleet.observed_until + timedelta(days=config.policy.approve_within_days)
+
+    def execute_approved(self, model: GradientBoostingRUL, *, run_id: str) -> dict[str, float]:
+        """Execute approved orders due in the window; re-predict each restored engine.
+
+        Returns the new predicted remaining life (cycles) of each restored engine.
+        """
+        executed = asyncio.run(
+            execute_due(
+                self.site.work_orders, self.replay, until=self.window_end(), actor="executor:replay"
+            )
+        )
+        for delivery in self.replay.drain_restorations():
+            self.site.pipeline.ingest(delivery, self.replay.name)
+        if not executed:
             return {}
         signals = [signal.name for signal in self.site.config.signals]
         since = {order["asset"]: order["due_at"] for order in executed}
         history = fleet_history(
             self.site.store, self.site.registry, list(since), signals, since=since
         )
-        predictions = state.model.predict(history.drop(["ts"]))
+        predictions = model.predict(history.drop(["ts"]))
         latest = pc.max(history.column("ts")).as_py()
-        self.site.predictions.add(
-            self._prediction_rows(state.run_id, predictions, state.model, as_of=latest)
-        )
+        self.site.predictions.add(self._prediction_rows(run_id, predictions, model, as_of=latest))
         return {
             asset_name(self.site.config.fleet.asset_prefix, row["unit"]): round(row["rul"], 1)
             for row in predictions.select(["unit", "rul"]).to_pylist()
@@ -333,9 +353,7 @@ class Loop:
             row["asset"]: row["day"]
             for row in state.plan.assignments.select(["asset", "day"]).to_pylist()
         }
-        ages = (
-            state.history.group_by("unit").aggregate([("cycle", "max")]).sort_by("unit")
-        )
+        ages = state.history.group_by("unit").aggregate([("cycle", "max")]).sort_by("unit")
         age_by_asset = {
             asset_name(config.fleet.asset_prefix, row["unit"]): row["cycle_max"]
             for row in ages.to_pylist()
@@ -425,4 +443,3 @@ class Loop:
             ledger_intact=not self.site.ledger.verify(),
             run_id=state.run_id,
         )
-

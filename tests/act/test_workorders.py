@@ -91,3 +91,22 @@ def test_only_approved_due_orders_are_executed_and_refusals_audited() -> None:
     assert orders.get(ids[1])["status"] == "approved"
     assert orders.audit_trail(ids[1]).column("action").to_pylist()[-1] == "execution_failed"
     assert orders.get(ids[2])["status"] == "approved"
+
+
+def test_concurrent_decisions_let_exactly_one_through() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    orders, ids = _book()
+
+    def decide(actor: str) -> str:
+        try:
+            orders.approve(ids[0], actor=actor)
+        except ActionError:
+            return "refused"
+        return "approved"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(decide, [f"planner-{i}" for i in range(8)]))
+    assert outcomes.count("approved") == 1
+    approvals = [r for r in orders.audit_trail(ids[0]).to_pylist() if r["action"] == "approved"]
+    assert len(approvals) == 1

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.api.fleet import Fleet, populate
 
-from api.fleet import Fleet, populate
 from valueloop.api.app import create_app
 from valueloop.api.auth import ROLES, issue_token
 from valueloop.site import Site
@@ -30,8 +30,3 @@ def client(site: Site, fleet: Fleet) -> Iterator[TestClient]:
     """A client of the application serving the populated site."""
     with TestClient(create_app(site)) as test_client:
         yield test_client
-
-
-def bearer(token: str) -> dict[str, str]:
-    """The Authorization header carrying ``token``."""
-    return {"Authorization": f"Bearer {token}"}

@@ -34,6 +34,11 @@ class Fleet:
     run_id: str
 
 
+def bearer(token: str) -> dict[str, str]:
+    """The Authorization header carrying ``token``."""
+    return {"Authorization": f"Bearer {token}"}
+
+
 def _points(series_id: int) -> pa.Table:
     """Two days of 30-minute points: value i at the i-th half hour."""
     stamps = [NOW - timedelta(days=2) + timedelta(minutes=30 * i) for i in range(96)]

@@ -6,9 +6,8 @@ import hashlib
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.api.fleet import Fleet, bearer
 
-from api.conftest import bearer
-from api.fleet import Fleet
 from valueloop.api.auth import authenticate, issue_token, list_tokens, revoke_token, role_allows
 from valueloop.errors import AuthError
 from valueloop.site import Site
@@ -97,9 +96,7 @@ def test_ingest_tokens_cannot_read(client: TestClient, tokens: dict[str, str]) -
     assert answer.status_code == 403
 
 
-def test_a_viewer_cannot_approve(
-    client: TestClient, tokens: dict[str, str], fleet: Fleet
-) -> None:
+def test_a_viewer_cannot_approve(client: TestClient, tokens: dict[str, str], fleet: Fleet) -> None:
     order = fleet.order_ids[0]
     answer = client.post(
         f"/api/workorders/{order}/approve", headers=bearer(tokens["viewer"]), json={}
@@ -117,3 +114,7 @@ def test_healthz_and_docs_are_open(client: TestClient) -> None:
     assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     docs = client.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    assert "https://" not in docs.text and "http://" not in docs.text
+    for asset in ("/static/swagger/swagger-ui-bundle.js", "/static/swagger/swagger-ui.css"):
+        assert asset in docs.text
+        assert client.get(asset).status_code == 200

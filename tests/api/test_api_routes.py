@@ -6,9 +6,8 @@ from datetime import datetime
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.api.fleet import DAYS, RUL, Fleet, bearer
 
-from api.conftest import bearer
-from api.fleet import DAYS, RUL, Fleet
 from valueloop.api.app import create_app
 from valueloop.api.auth import issue_token
 from valueloop.site import Site
@@ -31,8 +30,8 @@ def test_assets_carry_their_latest_prediction_and_risk(
     assert [a["asset"] for a in assets] == fleet.assets
     assert [a["prediction"]["rul"] for a in assets] == RUL
     assert all(a["series"] == 24 for a in assets)
-    # 2 cycles a day, 7-day approval window, 75-day horizon; risk from the lower bound
-    assert [a["risk"] for a in assets] == ["high", "medium", "medium", "medium", "medium", "low"]
+    # lower bounds of 2.1, 7, 21, 38.5, 63 and 84 days (2 cycles a day, 7-day approval window)
+    assert [a["risk"] for a in assets] == ["high", "medium", "medium", "low", "low", "low"]
 
 
 def test_series_of_an_asset(client: TestClient, viewer: dict[str, str], fleet: Fleet) -> None:

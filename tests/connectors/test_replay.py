@@ -31,7 +31,8 @@ def _source(site: Site, file: Path, **changes: object) -> CmapssReplaySource:
 
 def _first_engines(tmp_path: Path, engines: int, corrupt: dict[int, str] | None = None) -> Path:
     """A replay file of the first test engines, some lines replaced by ``corrupt``."""
-    lines = gzip.open(cmapss_path("FD001", "test"), "rt").read().splitlines()
+    with gzip.open(cmapss_path("FD001", "test"), "rt") as handle:
+        lines = handle.read().splitlines()
     kept = [line for line in lines if int(line.split()[0]) <= engines]
     for number, text in (corrupt or {}).items():
         kept[number - 1] = text

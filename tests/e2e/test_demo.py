@@ -89,7 +89,7 @@ def test_rul_bar_plan_and_savings(demo_run: tuple[dict[str, Any], Path]) -> None
 def test_orders_due_this_week_were_approved_executed_and_engines_restored(
     demo_run: tuple[dict[str, Any], Path],
 ) -> None:
-    summary, data = demo_run
+    summary, _ = demo_run
     executed = summary["work_orders"].get("executed", 0)
     assert executed == summary["work_orders_executed"] > 0
     assert summary["work_orders"].get("proposed", 0) > 0

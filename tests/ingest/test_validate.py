@@ -19,7 +19,13 @@ def test_rows_are_judged_one_by_one() -> None:
     batch = pa.table(
         {
             "series_id": [2, 1, 99, 1, 1],
-            "ts": [GOOD_TS, GOOD_TS, GOOD_TS, datetime(2300, 1, 1, tzinfo=UTC), datetime(1969, 12, 31, tzinfo=UTC)],
+            "ts": [
+                GOOD_TS,
+                GOOD_TS,
+                GOOD_TS,
+                datetime(2300, 1, 1, tzinfo=UTC),
+                datetime(1969, 12, 31, tzinfo=UTC),
+            ],
             "value": [math.nan, 1.0, 2.0, 3.0, 4.0],
             "quality": [0, 0, 0, 0, 0],
         },

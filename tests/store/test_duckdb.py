@@ -67,7 +67,9 @@ def test_read_range_downsample_latest(store: DuckDBStore) -> None:
     store.write(points(rows))
     window = store.read([7], T0 + timedelta(minutes=10), T0 + timedelta(minutes=130))
     assert window.column("value").to_pylist() == [10.0, 50.0]
-    buckets = store.downsample([7], None, None, timedelta(hours=1), ("avg", "min", "max", "last", "count"))
+    buckets = store.downsample(
+        [7], None, None, timedelta(hours=1), ("avg", "min", "max", "last", "count")
+    )
     assert buckets.column("bucket").to_pylist() == [T0, T0 + timedelta(hours=2)]
     assert buckets.column("avg").to_pylist() == [20.0, 130.0]
     assert buckets.column("last").to_pylist() == [50.0, 130.0]

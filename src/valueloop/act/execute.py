@@ -20,9 +20,7 @@ async def execute_due(
 ) -> list[dict[str, Any]]:
     """Send approved orders due before ``until`` to ``sink``; return the orders executed."""
     due = [
-        order
-        for order in orders.list(OrderStatus.APPROVED).to_pylist()
-        if order["due_at"] < until
+        order for order in orders.list(OrderStatus.APPROVED).to_pylist() if order["due_at"] < until
     ]
     if not due:
         return []

@@ -155,11 +155,16 @@ class WorkOrders:
                 f"work order {order_id} is {current.value}; it cannot become {to.value}"
             )
         now = datetime.now().astimezone()
-        self._store.execute(
+        changed = self._store.execute(
             "UPDATE work_orders SET status = ?, updated_at = ?, updated_by = ? "
             "WHERE order_id = ? AND status = ?",
             [to.value, now, actor, order_id, current.value],
         )
+        if changed != 1:
+            raise ActionError(
+                f"work order {order_id} changed while being decided; it is no longer "
+                f"{current.value}"
+            )
         self.audit.append(
             [
                 {

@@ -12,6 +12,8 @@ import re
 from importlib.metadata import version
 
 from fastapi import Depends, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 
 from valueloop.api.auth import require
 from valueloop.api.errors import install_error_handlers
@@ -70,6 +72,8 @@ def create_app(site: Site) -> FastAPI:
         title="valueloop",
         version=version("valueloop"),
         summary="Assets, predictions, plans, work orders and the value ledger of a site.",
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.site = site
     install_error_handlers(app)
@@ -81,6 +85,17 @@ def create_app(site: Site) -> FastAPI:
     def healthz() -> Health:
         """Liveness; needs no token."""
         return Health()
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        """Swagger UI from the vendored files, so the docs work without the internet."""
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="valueloop API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
 
     mount_console(app)
     _redact_access_log()

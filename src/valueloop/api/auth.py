@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import pyarrow as pa
 from fastapi import Depends
@@ -79,7 +79,7 @@ def issue_token(store: DuckDBStore, name: str, role: str) -> str:
     if role not in ROLES:
         raise AuthError(f"unknown role {role!r}; choose from {', '.join(ROLES)}")
     _ensure_table(store)
-    token_id = secrets.token_hex(4)
+    token_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     store.execute(
         "INSERT INTO api_tokens VALUES (?, ?, ?, ?, ?, NULL)",
@@ -116,15 +116,14 @@ def authenticate(store: DuckDBStore, token: str) -> Principal:
     _ensure_table(store)
     prefix, _, rest = token.partition("_")
     token_id, _, secret = rest.partition("_")
-    rows = (
-        store.query(
+    rows: list[dict[str, Any]] = []
+    if prefix == _PREFIX and token_id and secret:
+        rows = store.query(
             "SELECT name, role, token_hash FROM api_tokens "
             "WHERE token_id = ? AND revoked_at IS NULL",
             [token_id],
         ).to_pylist()
-        if prefix == _PREFIX and token_id and secret
-        else []
-    )
+    # hash and compare even without a row, so timing tells nothing about which ids exist
     stored = rows[0]["token_hash"] if rows else _DUMMY_HASH
     if not hmac.compare_digest(_hash(secret), stored) or not rows:
         raise AuthError("unknown or revoked token")

@@ -62,7 +62,7 @@ class AssetOut(_Out):
     series: int
     risk: Risk = Field(
         description="high: the interval's lower bound falls within the approval window; "
-        "medium: within the planning horizon; low: beyond it; unknown: no prediction."
+        "medium: within 30 days; low: later; unknown: no prediction."
     )
     prediction: PredictionOut | None
 

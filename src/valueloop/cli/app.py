@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from valueloop.cli.demo import demo
+from valueloop.cli.serve import serve
 from valueloop.errors import ValueloopError
 
 app = typer.Typer(
@@ -19,6 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command()(demo)
+app.command()(serve)
 
 console = Console(stderr=True)
 

@@ -11,9 +11,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from valueloop.api.auth import issue_token
+from valueloop.cli.serve import serve_site
 from valueloop.loop import STAGES, Loop
 from valueloop.packs.base import get_pack
-from valueloop.site import open_site, store_path
+from valueloop.site import Site, open_site, store_path
 
 console = Console()
 
@@ -31,7 +33,8 @@ def _summary_table(summary: dict[str, Any]) -> Table:
     table.add_row(
         "analyse",
         f"RUL RMSE {summary['rul_rmse']:.2f} cycles, PHM08 score {summary['rul_phm_score']:.0f}, "
-        f"{summary['rul_interval_nominal']:.0%} interval covers {summary['rul_interval_coverage']:.0%}",
+        f"{summary['rul_interval_nominal']:.0%} interval covers "
+        f"{summary['rul_interval_coverage']:.0%}",
     )
     table.add_row(
         "optimise",
@@ -83,9 +86,7 @@ def demo(
         TimeElapsedColumn(),
         console=console,
     ) as progress:
-        tasks = {
-            stage: progress.add_task(stage, total=1, message="waiting") for stage in STAGES
-        }
+        tasks = {stage: progress.add_task(stage, total=1, message="waiting") for stage in STAGES}
 
         def report(stage: str, message: str) -> None:
             done = message.startswith("done")
@@ -101,16 +102,11 @@ def demo(
     site.close()
 
 
-def _serve(site: Any, host: str, port: int) -> None:
-    import uvicorn
-
-    from valueloop.api.app import create_app
-    from valueloop.api.auth import issue_token
-
+def _serve(site: Site, host: str, port: int) -> None:
     token = issue_token(site.store, "demo", "admin")
     console.print(
         f"\nconsole: [bold]http://{host}:{port}/?token={token}[/]\n"
         f"API docs: http://{host}:{port}/docs (Authorization: Bearer <token>)\n"
         "token for user 'demo' (admin), shown once; Ctrl-C stops the server"
     )
-    uvicorn.run(create_app(site), host=host, port=port, log_level="warning")
+    serve_site(site, host, port)

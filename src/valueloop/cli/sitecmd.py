@@ -3,7 +3,7 @@ they name, and printing store rows as a table."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -44,11 +44,11 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def print_rows(rows: pa.Table, columns: Sequence[str], title: str) -> None:
-    """Print ``columns`` of ``rows`` as a table titled ``title``."""
+def print_rows(rows: pa.Table, columns: Mapping[str, str], title: str) -> None:
+    """Print ``rows`` as a table titled ``title``; ``columns`` maps column names to headings."""
     table = Table(title=title)
-    for column in columns:
-        table.add_column(column)
+    for position, heading in enumerate(columns.values()):
+        table.add_column(heading, no_wrap=position == 0)
     for row in rows.select(list(columns)).to_pylist():
         table.add_row(*(_cell(row[column]) for column in columns))
     Console().print(table)

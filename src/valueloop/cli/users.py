@@ -38,7 +38,14 @@ def list_users(data_dir: DataDir = DEFAULT_DATA_DIR, site: SiteFile = DEFAULT_SI
     """List the tokens issued, with their role and whether they are revoked."""
     with opened_site(site, data_dir) as opened:
         rows = list_tokens(opened.store)
-    print_rows(rows, ["token_id", "name", "role", "created_at", "revoked_at"], "API tokens")
+    columns = {
+        "token_id": "id",
+        "name": "name",
+        "role": "role",
+        "created_at": "created",
+        "revoked_at": "revoked",
+    }
+    print_rows(rows, columns, "API tokens")
 
 
 @app.command("revoke")

@@ -22,10 +22,25 @@ OrderId = Annotated[str, typer.Argument(help="The work order's id, e.g. WO-1a2b3
 By = Annotated[str, typer.Option("--by", help="Who decides; recorded in the audit trail.")]
 Comment = Annotated[str, typer.Option("--comment", help="Why; recorded in the audit trail.")]
 
-_COLUMNS = [
-    "order_id", "asset", "action", "due_at", "failure_probability", "expected_cost", "status",
-    "updated_by", "updated_at",
-]  # fmt: skip
+_ORDER_COLUMNS = {
+    "order_id": "order",
+    "asset": "asset",
+    "action": "action",
+    "due_at": "due",
+    "failure_probability": "p(failure)",
+    "expected_cost": "expected cost",
+    "status": "status",
+    "updated_by": "by",
+    "updated_at": "at",
+}
+_AUDIT_COLUMNS = {
+    "seq": "seq",
+    "recorded_at": "at",
+    "actor": "actor",
+    "action": "action",
+    "subject": "order",
+    "detail": "detail",
+}
 
 
 @app.command("list")
@@ -39,7 +54,7 @@ def list_orders(
     """List work orders by due time."""
     with opened_site(site, data_dir) as opened:
         rows = opened.work_orders.list(status)
-    print_rows(rows, _COLUMNS, f"Work orders ({status.value if status else 'all'})")
+    print_rows(rows, _ORDER_COLUMNS, f"Work orders ({status.value if status else 'all'})")
 
 
 @app.command("approve")
@@ -81,5 +96,4 @@ def audit(
     """Print the hash-chained audit trail: who did what to which order, and when."""
     with opened_site(site, data_dir) as opened:
         rows = opened.work_orders.audit_trail(order_id)
-    columns = ["seq", "recorded_at", "actor", "action", "subject", "detail"]
-    print_rows(rows, columns, f"Audit trail of {order_id}" if order_id else "Audit trail")
+    print_rows(rows, _AUDIT_COLUMNS, f"Audit trail of {order_id}" if order_id else "Audit trail")

@@ -50,6 +50,7 @@ class CmapssReplaySource:
         self.series_ids = series_ids
         self.file = file if file is not None else data_dir() / spec.file
         self._restorations: list[Delivery] = []
+        self._train: pa.Table | None = None
 
     @staticmethod
     def fleet_assets(site: SiteConfig, file: Path) -> list[str]:
@@ -136,7 +137,7 @@ class CmapssReplaySource:
 
         The healthy trajectory is the training engine with the same unit number (wrapping around).
         """
-        train = load_cmapss(self.site.fleet.subset, "train")
+        train = self._healthy_fleet()
         units = sorted(set(train.column("unit").to_pylist()))
         number = int(asset.rsplit("-", 1)[-1])
         donor = units[(number - 1) % len(units)]
@@ -150,8 +151,13 @@ class CmapssReplaySource:
         end = at + self.spec.cycle_interval * (rows.num_rows - 1)
         return sort_points(self._points(rows, end))
 
+    def _healthy_fleet(self) -> pa.Table:
+        if self._train is None:
+            self._train = load_cmapss(self.site.fleet.subset, "train")
+        return self._train
+
     async def write(self, writes: Sequence[SetpointWrite]) -> Sequence[WriteResult]:
-        """Execute overhauls: each restored engine's new points wait in :meth:`drain_restorations`."""
+        """Execute overhauls; each restored engine's points wait in :meth:`drain_restorations`."""
         results = []
         for write in writes:
             if write.signal != OVERHAUL_SIGNAL or write.asset not in self.series_ids:

@@ -19,6 +19,7 @@ def data_dir() -> Path:
     folder = Path(configured) if configured else Path(__file__).resolve().parents[3] / "data"
     if not folder.is_dir():
         raise DataError(
-            f"data folder {folder} not found: set VALUELOOP_DATA_DIR to the repository's data/ folder"
+            f"data folder {folder} not found: "
+            "set VALUELOOP_DATA_DIR to the repository's data/ folder"
         )
     return folder

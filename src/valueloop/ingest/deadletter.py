@@ -40,7 +40,9 @@ def rejected_points_as_dead_letters(source: str, rejected: pa.Table) -> pa.Table
         f'"value": {row["value"]}, "quality": {row["quality"]}}}'
         for row in rejected.select(["series_id", "ts", "value", "quality"]).to_pylist()
     ]
-    return dead_letters(source, pa.array(raw, pa.string()), rejected.column("reason").combine_chunks())
+    return dead_letters(
+        source, pa.array(raw, pa.string()), rejected.column("reason").combine_chunks()
+    )
 
 
 class DeadLetterTable:
@@ -53,7 +55,7 @@ class DeadLetterTable:
     def add(self, rows: pa.Table) -> int:
         """Append dead-letter rows; return how many."""
         self._store.append("dead_letters", rows.cast(DEAD_LETTER_SCHEMA))
-        return rows.num_rows
+        return int(rows.num_rows)
 
     def list(self, limit: int = 100) -> pa.Table:
         """The newest ``limit`` dead letters."""
@@ -63,4 +65,6 @@ class DeadLetterTable:
 
     def count(self) -> int:
         """How many inputs were dead-lettered."""
-        return int(self._store.query("SELECT count(*) AS n FROM dead_letters").column("n")[0].as_py())
+        return int(
+            self._store.query("SELECT count(*) AS n FROM dead_letters").column("n")[0].as_py()
+        )

@@ -43,7 +43,9 @@ class IngestPipeline:
         self.registry = registry
         self.dead_letters = DeadLetterTable(store)
 
-    def ingest(self, delivery: Delivery, source: str, report: IngestReport | None = None) -> IngestReport:
+    def ingest(
+        self, delivery: Delivery, source: str, report: IngestReport | None = None
+    ) -> IngestReport:
         """Store one delivery; add its counts to ``report`` (a new one if not given)."""
         report = report if report is not None else IngestReport()
         started = time.perf_counter()

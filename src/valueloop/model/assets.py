@@ -1,4 +1,4 @@
-"""The asset model: an ISA-95 hierarchy of site, area, line and asset, and the signals of each asset.
+"""The asset model: the ISA-95 hierarchy (site, area, line, asset) and the signals of each asset.
 
 A series is one signal of one asset, named by its path ``site/area/line/asset/signal``. Series ids
 are given once by the :class:`SeriesRegistry` kept in the store, so they stay stable across runs.
@@ -125,4 +125,6 @@ class SeriesRegistry:
 
     def known_ids(self) -> pa.Array:
         """The ids of every registered series."""
-        return self._store.query("SELECT series_id FROM series").column("series_id").combine_chunks()
+        return (
+            self._store.query("SELECT series_id FROM series").column("series_id").combine_chunks()
+        )

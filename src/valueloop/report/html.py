@@ -228,7 +228,8 @@ def _plan_caption(data: ReportData) -> str:
         return ""
     planned = sum(1 for a in data.plan.assignments if a.day is not None)
     start = data.plan.plan.starts_at.strftime("%Y-%m-%d")
-    return f"{data.plan.plan.plan_id}: {planned} overhauls planned from {start}; engine against day"
+    overhauls = f"{planned} overhaul" + ("" if planned == 1 else "s")
+    return f"{data.plan.plan.plan_id}: {overhauls} planned from {start}; asset against day"
 
 
 def render_report(data: ReportData) -> str:

@@ -141,8 +141,9 @@ class DuckDBStore:
         columns = ", ".join(f"{_AGGREGATE_SQL[agg]} AS {agg}" for agg in aggs)
         with self._cursor() as con:
             return con.sql(
-                "SELECT series_id, time_bucket(?::INTERVAL, ts, TIMESTAMPTZ '1970-01-01 00:00:00+00')"
-                f" AS bucket, {columns} FROM points "
+                "SELECT series_id, "
+                "time_bucket(?::INTERVAL, ts, TIMESTAMPTZ '1970-01-01 00:00:00+00') "
+                f"AS bucket, {columns} FROM points "
                 f"WHERE series_id IN (SELECT unnest(?::INTEGER[])){where} "
                 "GROUP BY ALL ORDER BY series_id, bucket",
                 params=[every, list(series), *params],
@@ -181,10 +182,11 @@ class DuckDBStore:
 
     # The tables of later stages -------------------------------------------------------------
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        """Run one parameterised statement (DDL or DML) on the store's database."""
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one parameterised statement; return the rows it changed (0 for DDL)."""
         with self._cursor() as con:
-            con.execute(sql, list(params)).fetchall()
+            result = con.execute(sql, list(params)).fetchall()
+        return int(result[0][0]) if result else 0
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
         """Run one parameterised query and return its rows as an Arrow table."""

@@ -15,15 +15,20 @@ from valueloop.config import SiteConfig
 router = APIRouter(prefix="/assets", tags=["assets"])
 
 
+MEDIUM_RISK_DAYS = 30
+"""An asset that may fail within this many days (and not within the approval window) is at
+medium risk: about the notice a shop visit needs."""
+
+
 def risk_of(prediction: PredictionOut | None, config: SiteConfig) -> Risk:
-    """How soon an asset may fail: its interval's lower bound against the approval window and
-    the planning horizon."""
+    """How soon an asset may fail: the lower bound of its remaining life, in days, against the
+    site's approval window (high risk) and :data:`MEDIUM_RISK_DAYS` (medium risk)."""
     if prediction is None:
         return "unknown"
     days = prediction.lower / config.cycles_per_day
     if days < config.policy.approve_within_days:
         return "high"
-    if days < config.maintenance.horizon_days:
+    if days < MEDIUM_RISK_DAYS:
         return "medium"
     return "low"
 

@@ -100,14 +100,20 @@
     };
   }
 
-  /* The maintenance plan as a Gantt-like chart: one row per serviced asset, a bar on its day. */
-  function planOption(plan) {
+  /* The maintenance plan as a Gantt-like chart: one row per serviced asset, a bar on its day.
+   * With visibleRows, longer plans scroll with a slider instead of growing. */
+  function planOption(plan, visibleRows) {
     const rows = plan.assignments.filter((a) => a.day !== null);
+    const scroll = visibleRows && rows.length > visibleRows;
     const names = rows.map((a) => a.asset);
     const maxProbability = Math.max(0.01, ...rows.map((a) => a.failure_probability));
     const lastDay = Math.max(1, ...rows.map((a) => a.day + 1));
     return {
-      grid: { left: 96, right: 24, top: 48, bottom: 40 },
+      grid: { left: 96, right: scroll ? 48 : 24, top: 48, bottom: 40 },
+      dataZoom: scroll
+        ? [{ type: "slider", yAxisIndex: 0, right: 8, width: 16, startValue: 0,
+            endValue: visibleRows - 1, showDetail: false, brushSelect: false }]
+        : [],
       tooltip: {
         trigger: "item",
         formatter: (p) => {
@@ -155,6 +161,7 @@
           type: "custom",
           encode: { x: 1, y: 0 },
           data: rows.map((a, i) => [i, a.day, a.failure_probability]),
+          clip: true,
           renderItem: (params, api) => {
             const row = api.value(0);
             const start = api.coord([api.value(1), row]);
@@ -221,7 +228,7 @@
 
   /* Predicted against true remaining life, with the intervals and the line of perfect prediction. */
   function truthOption(points) {
-    const highest = Math.max(10, ...points.map((p) => Math.max(p.true_rul, p.upper)));
+    const highest = Math.max(10, ...points.map((p) => Math.max(p.true_rul, p.rul))) * 1.1;
     const step = Math.pow(10, Math.floor(Math.log10(highest))) / 2;
     const top = Math.ceil(highest / step) * step;
     return {
@@ -250,7 +257,7 @@
           type: "custom",
           renderItem: intervalRenderer(6),
           encode: { x: 0, y: [1, 2] },
-          itemStyle: { opacity: 0.4 },
+          clip: true,
           data: points.map((p) => [p.true_rul, p.lower, p.upper]),
           silent: true,
         },

@@ -5,6 +5,7 @@
   const C = window.ValueloopCharts;
   const TOKEN_KEY = "valueloop.token";
   const DECIDERS = ["operator", "admin"];
+  const PLAN_ROWS = 30;
   const state = { token: null, me: null, currency: null, charts: [], pending: null };
   const $ = (id) => document.getElementById(id);
 
@@ -80,6 +81,10 @@
     return node;
   }
 
+  function plural(count, noun) {
+    return `${count} ${noun}${count === 1 ? "" : "s"}`;
+  }
+
   function percent(value, digits) {
     return value === null || value === undefined ? "–" : C.formatNumber(value * 100, digits) + " %";
   }
@@ -137,10 +142,12 @@
     const rows = C.planRows(plan);
     const unserved = plan.assignments.length - rows;
     $("plan-caption").textContent =
-      `${plan.plan.plan_id}: ${rows} overhauls planned from ${plan.plan.starts_at.slice(0, 10)}` +
-      (unserved ? `, ${unserved} assets not due within the horizon` : "");
-    holder.style.height = Math.max(220, rows * 16 + 100) + "px";
-    const chart = C.render(holder, rows ? C.planOption(plan) : null, { empty: "No overhaul planned." });
+      `${plan.plan.plan_id}: ${plural(rows, "overhaul")} planned from ` +
+      plan.plan.starts_at.slice(0, 10) +
+      (unserved ? `; ${plural(unserved, "asset")} not due within the horizon` : "");
+    holder.style.height = Math.max(220, Math.min(rows, PLAN_ROWS) * 16 + 100) + "px";
+    const option = rows ? C.planOption(plan, PLAN_ROWS) : null;
+    const chart = C.render(holder, option, { empty: "No overhaul planned." });
     if (chart) chart.resize();
     keep(chart);
   }
