@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+
+from tests.e2e.processes import run_demo, serving
 
 from valueloop.api.auth import issue_token
 from valueloop.packs.aviation import PACK
@@ -24,27 +20,7 @@ RMSE_BAR = 16.0
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
     folder = tmp_path_factory.mktemp("demo")
-    summary = folder / "summary.json"
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "valueloop",
-            "demo",
-            "--no-serve",
-            "--summary",
-            str(summary),
-            "--data-dir",
-            str(folder / "data"),
-        ],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    return json.loads(summary.read_text()), folder / "data"
+    return run_demo(folder), folder / "data"
 
 
 def test_summary_has_every_figure(demo_run: tuple[dict[str, Any], Path]) -> None:
@@ -98,12 +74,6 @@ def test_orders_due_this_week_were_approved_executed_and_engines_restored(
     assert min(restored.values()) > 60  # a restored engine has most of its life ahead
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_api_answers_with_a_token_and_refuses_without(
     demo_run: tuple[dict[str, Any], Path],
 ) -> None:
@@ -111,21 +81,7 @@ def test_api_answers_with_a_token_and_refuses_without(
     site = open_site(PACK.site_file, data)
     token = issue_token(site.store, "e2e", "viewer")
     site.close()
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "valueloop", "serve", "--data-dir", str(data), "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                httpx.get(f"{base}/healthz", timeout=1.0)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+    with serving(data) as base:
         assert httpx.get(f"{base}/api/summary").status_code == 401
         bad = httpx.get(f"{base}/api/summary", headers={"Authorization": "Bearer nope"})
         assert bad.status_code == 401
@@ -134,6 +90,3 @@ def test_api_answers_with_a_token_and_refuses_without(
         assert good.json()["plan_status"] in ("OPTIMAL", "FEASIBLE")
         page = httpx.get(f"{base}/")
         assert page.status_code == 200 and "echarts" in page.text
-    finally:
-        server.terminate()
-        server.wait(timeout=10)

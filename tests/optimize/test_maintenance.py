@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from statistics import NormalDist
 
 import numpy as np
 import pyarrow as pa
 import pytest
 from pydantic import ValidationError
+from tests.optimize.outlooks import FLEET_COSTS, noisy_outlooks
 
 from valueloop.datasets.cmapss import load_cmapss, load_true_rul
 from valueloop.errors import ConfigError, OptimizeError
@@ -23,33 +23,6 @@ from valueloop.optimize.maintenance import (
     validate_maintenance_plan,
 )
 
-COSTS = MaintenanceCosts(
-    planned_overhaul=2_000_000,
-    unplanned_failure=5_000_000,
-    downtime_per_day=25_000,
-    planned_downtime_days=2,
-    unplanned_downtime_days=10,
-)
-NOISE_CYCLES = 15.0  # spread of the prediction error, about that of a good FD001 RUL model
-
-
-def noisy_outlooks(true_rul: np.ndarray, seed: int = 0) -> list[EngineOutlook]:
-    """Predictions = true RUL + normal noise, with an honest 80 % interval for that noise."""
-    predicted = np.maximum(
-        true_rul + np.random.default_rng(seed).normal(0, NOISE_CYCLES, true_rul.size), 1.0
-    )
-    half_width = NormalDist().inv_cdf(0.9) * NOISE_CYCLES
-    return [
-        EngineOutlook(
-            asset=f"FD001-{unit:03d}",
-            rul=float(rul),
-            lower=float(rul - half_width),
-            upper=float(rul + half_width),
-            interval=0.8,
-        )
-        for unit, rul in enumerate(predicted, start=1)
-    ]
-
 
 @pytest.fixture(scope="module")
 def fd001_problem() -> MaintenanceProblem:
@@ -60,7 +33,7 @@ def fd001_problem() -> MaintenanceProblem:
         cycles_per_day=2,
         horizon_days=75,
         crew_per_day=2,
-        costs=COSTS,
+        costs=FLEET_COSTS,
         mean_life_cycles=float(np.mean(train["cycle_max"].to_numpy())),
     )
 

@@ -99,3 +99,28 @@ def test_store_survives_reopen(tmp_path: Path) -> None:
     first.write(points([(1, T0, 1.5, 0)]))
     first.close()
     assert DuckDBStore(path).read([1]).column("value").to_pylist() == [1.5]
+
+
+def test_a_store_held_by_another_process_gives_a_clear_error(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "held.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True);"
+            " time.sleep(60)",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        with pytest.raises(StoreError, match="in use by another process"):
+            DuckDBStore(path)
+    finally:
+        holder.kill()
+        holder.wait()

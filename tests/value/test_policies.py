@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 
 import numpy as np
 import pytest
+from tests.optimize.outlooks import FLEET_COSTS, noisy_outlooks
 
 from valueloop.datasets.cmapss import load_cmapss, load_true_rul
 from valueloop.errors import ConfigError, DataError
 from valueloop.optimize.maintenance import (
-    EngineOutlook,
     MaintenanceCosts,
     MaintenancePlanner,
     MaintenanceProblem,
@@ -36,15 +35,6 @@ HAND_COSTS = MaintenanceCosts(
     unplanned_downtime_days=5,
 )
 HAND = {"costs": HAND_COSTS, "mean_life_cycles": 10.0, "cycles_per_day": 2.0}
-
-FLEET_COSTS = MaintenanceCosts(
-    planned_overhaul=2_000_000,
-    unplanned_failure=5_000_000,
-    downtime_per_day=25_000,
-    planned_downtime_days=2,
-    unplanned_downtime_days=10,
-)
-NOISE_CYCLES = 15.0  # spread of the prediction error, about that of a good FD001 RUL model
 
 
 def test_three_engines_by_hand() -> None:
@@ -132,9 +122,6 @@ def test_predictive_plan_beats_the_baselines_on_fd001() -> None:
     ages = test.sort_by("unit")["cycle_max"].to_numpy().astype(np.float64)
     true_rul = load_true_rul("FD001")["rul"].to_numpy().astype(np.float64)
 
-    rng = np.random.default_rng(0)
-    predicted = np.maximum(true_rul + rng.normal(0, NOISE_CYCLES, true_rul.size), 1.0)
-    half_width = NormalDist().inv_cdf(0.9) * NOISE_CYCLES
     setting = {
         "cycles_per_day": 2.0,
         "horizon_days": 75,
@@ -143,16 +130,7 @@ def test_predictive_plan_beats_the_baselines_on_fd001() -> None:
         "mean_life_cycles": float(lifetimes.mean()),
     }
     problem = MaintenanceProblem(
-        engines=[
-            EngineOutlook(
-                asset=f"FD001-{unit:03d}",
-                rul=float(rul),
-                lower=float(rul - half_width),
-                upper=float(rul + half_width),
-                interval=0.8,
-            )
-            for unit, rul in enumerate(predicted, start=1)
-        ],
+        engines=noisy_outlooks(true_rul),
         **setting,
     )
     plan = MaintenancePlanner().solve(problem)

@@ -107,6 +107,7 @@ def _serve(site: Site, host: str, port: int) -> None:
     console.print(
         f"\nconsole: [bold]http://{host}:{port}/?token={token}[/]\n"
         f"API docs: http://{host}:{port}/docs (Authorization: Bearer <token>)\n"
-        "token for user 'demo' (admin), shown once; Ctrl-C stops the server"
+        "token for user 'demo' (admin), shown once; Ctrl-C stops the server",
+        soft_wrap=True,
     )
     serve_site(site, host, port)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -57,32 +58,26 @@ def list_orders(
     print_rows(rows, _ORDER_COLUMNS, f"Work orders ({status.value if status else 'all'})")
 
 
-@app.command("approve")
-def approve(
-    order_id: OrderId,
-    by: By,
-    comment: Comment = "",
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    site: SiteFile = DEFAULT_SITE,
-) -> None:
-    """Approve a proposed work order."""
-    with opened_site(site, data_dir) as opened:
-        order = opened.work_orders.approve(order_id, actor=by, comment=comment)
-    typer.echo(f"{order['order_id']} {order['status']} by {order['updated_by']}")
+def _decision(decision: OrderStatus, summary: str) -> Callable[..., None]:
+    """A command that moves a proposed work order to ``decision``."""
+
+    def decide(
+        order_id: OrderId,
+        by: By,
+        comment: Comment = "",
+        data_dir: DataDir = DEFAULT_DATA_DIR,
+        site: SiteFile = DEFAULT_SITE,
+    ) -> None:
+        with opened_site(site, data_dir) as opened:
+            order = opened.work_orders.transition(order_id, decision, actor=by, comment=comment)
+        typer.echo(f"{order['order_id']} {order['status']} by {order['updated_by']}")
+
+    decide.__doc__ = summary
+    return decide
 
 
-@app.command("reject")
-def reject(
-    order_id: OrderId,
-    by: By,
-    comment: Comment = "",
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    site: SiteFile = DEFAULT_SITE,
-) -> None:
-    """Reject a proposed work order."""
-    with opened_site(site, data_dir) as opened:
-        order = opened.work_orders.reject(order_id, actor=by, comment=comment)
-    typer.echo(f"{order['order_id']} {order['status']} by {order['updated_by']}")
+app.command("approve")(_decision(OrderStatus.APPROVED, "Approve a proposed work order."))
+app.command("reject")(_decision(OrderStatus.REJECTED, "Reject a proposed work order."))
 
 
 @app.command("audit")

@@ -63,6 +63,11 @@ class DuckDBStore:
             self._connection = duckdb.connect(self.path)
             self._connection.execute("SET TimeZone = 'UTC'").fetchall()
             self._connection.execute(_POINTS_DDL).fetchall()
+        except duckdb.IOException as err:
+            raise StoreError(
+                f"cannot open DuckDB store {self.path}: it is in use by another process (a running "
+                f"'valueloop serve' or demo?); use its API or stop it first ({err})"
+            ) from err
         except duckdb.Error as err:
             raise StoreError(f"cannot open DuckDB store {self.path}: {err}") from err
         self._lock = threading.RLock()

@@ -1,0 +1,54 @@
+"""A person approves a work order through the API; the served site executes it in the replay."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+from tests.e2e.processes import run_demo, serving
+
+from valueloop.api.auth import issue_token
+from valueloop.packs.aviation import PACK
+from valueloop.site import open_site
+
+
+def test_an_order_approved_through_the_api_restores_its_engine(tmp_path: Path) -> None:
+    summary = run_demo(tmp_path, "--approve-as", "")
+    assert summary["work_orders"] == {"proposed": summary["plan_overhauls"]}
+    data = tmp_path / "data"
+    site = open_site(PACK.site_file, data)
+    headers = {"Authorization": f"Bearer {issue_token(site.store, 'maria', 'operator')}"}
+    site.close()
+    with serving(data) as base:
+        proposed = httpx.get(
+            f"{base}/api/workorders", params={"status": "proposed"}, headers=headers
+        ).json()
+        order = min(proposed, key=lambda item: item["due_at"])
+        before = httpx.get(f"{base}/api/predictions/{order['asset']}", headers=headers).json()
+        decided = httpx.post(
+            f"{base}/api/workorders/{order['order_id']}/approve",
+            json={"comment": "hangar slot confirmed"},
+            headers=headers,
+        )
+        assert decided.status_code == 200 and decided.json()["updated_by"] == "maria"
+        status = "approved"
+        for _ in range(100):
+            status = httpx.get(
+                f"{base}/api/workorders/{order['order_id']}", headers=headers
+            ).json()["status"]
+            if status == "executed":
+                break
+            time.sleep(0.3)
+        assert status == "executed"
+        audit = httpx.get(
+            f"{base}/api/workorders/{order['order_id']}/audit", headers=headers
+        ).json()
+        assert [(row["action"], row["actor"]) for row in audit] == [
+            ("propose", "planner:cp-sat"),
+            ("approved", "maria"),
+            ("executed", "executor:replay"),
+        ]
+        after = httpx.get(f"{base}/api/predictions/{order['asset']}", headers=headers).json()
+        assert len(after) == len(before) + 1
+        assert after[-1]["rul"] > before[-1]["rul"] + 40
