@@ -7,7 +7,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from tests.e2e.processes import run_demo, serving
 
 from valueloop.api.auth import issue_token
