@@ -20,8 +20,10 @@ def run_demo(folder: Path, *extra: str) -> dict[str, Any]:
     """Run ``valueloop demo --no-serve`` in ``folder``; return its JSON summary."""
     summary = folder / "summary.json"
     completed = subprocess.run(
-        [sys.executable, "-m", "valueloop", "demo", "--no-serve", "--summary", str(summary)]
-        + ["--data-dir", str(folder / "data"), *extra],
+        [
+            *(sys.executable, "-m", "valueloop", "demo", "--no-serve"),
+            *("--summary", str(summary), "--data-dir", str(folder / "data"), *extra),
+        ],
         cwd=folder,
         capture_output=True,
         text=True,
