@@ -180,7 +180,7 @@ class Loop:
         signals = [signal.name for signal in config.signals]
         model = GradientBoostingRUL().fit(load_cmapss(config.fleet.subset, "train"))
         model.save(model_path(self.site, model.version))
-        history = fleet_history(self.site.store, self.site.registry, state.assets, signals)
+        history = fleet_history(self.site.points, self.site.registry, state.assets, signals)
         predictions = model.predict(history.drop(["ts"]))
         truth = GroundTruth(self.site.store).for_assets(state.assets)
         rul = predictions.column("rul").to_numpy()
@@ -331,7 +331,7 @@ class Loop:
         signals = [signal.name for signal in self.site.config.signals]
         since = {order["asset"]: order["due_at"] for order in executed}
         history = fleet_history(
-            self.site.store, self.site.registry, list(since), signals, since=since
+            self.site.points, self.site.registry, list(since), signals, since=since
         )
         predictions = model.predict(history.drop(["ts"]))
         latest = pc.max(history.column("ts")).as_py()

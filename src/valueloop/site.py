@@ -1,4 +1,4 @@
-"""An opened site: its configuration and the tables of every stage, in one store.
+"""An opened site: its configuration, its time-series store and the tables of every stage.
 
 :func:`open_site` is what the CLI, the API and the loop share; it owns no logic of its own beyond
 opening things in the right order.
@@ -15,12 +15,16 @@ from typing import Any
 from valueloop.act.workorders import WorkOrders
 from valueloop.analytics.records import PredictionBook
 from valueloop.config import SiteConfig, load_site
-from valueloop.errors import ConfigError
+from valueloop.ingest.deadletter import DeadLetterTable
 from valueloop.ingest.pipeline import IngestPipeline
 from valueloop.model.assets import SeriesRegistry
 from valueloop.optimize.records import PlanBook
+from valueloop.store import duckdb_file, open_store, store_url
+from valueloop.store.base import TimeSeriesStore
 from valueloop.store.duckdb import DuckDBStore
 from valueloop.value.ledger import Ledger
+
+DEFAULT_DATABASE = "valueloop.duckdb"
 
 _RUNS_DDL = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -32,24 +36,28 @@ CREATE TABLE IF NOT EXISTS runs (
 
 
 def store_path(config: SiteConfig, data_dir: Path) -> Path:
-    """The DuckDB file a site's ``store.url`` names, relative paths under ``data_dir``."""
-    url = config.store.url
-    prefix = "duckdb:///"
-    if not url.startswith(prefix):
-        raise ConfigError(
-            f"store.url {url!r}: only the embedded store is available here, e.g. duckdb:///site.duckdb"
-        )
-    path = Path(url[len(prefix) :])
-    return path if path.is_absolute() else data_dir / path
+    """The embedded DuckDB file of a site: its store URL's file, or ``valueloop.duckdb``."""
+    return duckdb_file(store_url(config.store.url), data_dir) or data_dir / DEFAULT_DATABASE
+
+
+def _points_store(config: SiteConfig, data_dir: Path, database: DuckDBStore) -> TimeSeriesStore:
+    """The site's store of points: its embedded database, unless the URL names PostgreSQL."""
+    url = store_url(config.store.url)
+    return database if duckdb_file(url, data_dir) is not None else open_store(url, data_dir)
 
 
 @dataclass
 class Site:
-    """A site's configuration, data directory and the books of each stage."""
+    """A site's configuration, data directory and the books of each stage.
+
+    ``store`` is the site's embedded database (every stage's tables); ``points`` is its time-series
+    store, the same database by default or PostgreSQL when the store URL says so.
+    """
 
     config: SiteConfig
     data_dir: Path
     store: DuckDBStore
+    points: TimeSeriesStore
     registry: SeriesRegistry
     pipeline: IngestPipeline
     predictions: PredictionBook
@@ -73,7 +81,9 @@ class Site:
         return summary
 
     def close(self) -> None:
-        """Close the store."""
+        """Close the stores."""
+        if self.points is not self.store:
+            self.points.close()
         self.store.close()
 
 
@@ -85,12 +95,14 @@ def open_site(config: SiteConfig | Path | str, data_dir: Path | str) -> Site:
     store = DuckDBStore(store_path(site_config, folder))
     store.execute(_RUNS_DDL)
     registry = SeriesRegistry(store)
+    points = _points_store(site_config, folder, store)
     return Site(
         config=site_config,
         data_dir=folder,
         store=store,
+        points=points,
         registry=registry,
-        pipeline=IngestPipeline(store, registry),
+        pipeline=IngestPipeline(points, registry, DeadLetterTable(store)),
         predictions=PredictionBook(store),
         plans=PlanBook(store),
         work_orders=WorkOrders(store),

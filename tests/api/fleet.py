@@ -123,7 +123,7 @@ def populate(site: Site) -> Fleet:
     assets = [asset_name(site.config.fleet.asset_prefix, n) for n in range(1, len(RUL) + 1)]
     catalogue = site.registry.ensure(fleet_series(site.config, assets))
     series_id = int(catalogue.column("series_id")[0].as_py())
-    site.store.write(_points(series_id))
+    site.points.write(_points(series_id))
     site.predictions.add(_predictions(run_id, assets))
     plan = _plan(assets)
     plan_id = site.plans.add(plan, kind="maintenance", starts_at=NOW, model_version=MODEL)

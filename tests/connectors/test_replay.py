@@ -45,10 +45,10 @@ def test_replay_stores_every_value_at_the_right_time(site: Site, tmp_path: Path)
     source = _source(site, _first_engines(tmp_path, 3))
     report = asyncio.run(site.pipeline.run(source))
     rows = load_cmapss("FD001", "test").filter(pc.less_equal(pc.field("unit"), 3))
-    assert report.points_received == rows.num_rows * 24 == site.store.count()
+    assert report.points_received == rows.num_rows * 24 == site.points.info()[0].points
     assert report.dead_letters == 0
     ids = source.series_ids["engine-001"]
-    stored = site.store.read([ids["sensor_11"]])
+    stored = site.points.read([ids["sensor_11"]])
     engine_rows = rows.filter(pc.equal(pc.field("unit"), 1))
     assert stored.column("value").to_pylist() == engine_rows.column("sensor_11").to_pylist()
     end = site.config.fleet.observed_until
@@ -65,7 +65,7 @@ def test_text_in_a_numeric_column_is_dead_lettered_and_the_rest_stored(
     file = _first_engines(tmp_path, 2, {5: " ".join(broken), 9: "1 9 0.1"})
     report = asyncio.run(site.pipeline.run(_source(site, file)))
     assert report.dead_letters == 2
-    assert report.points_received == (len(lines) - 2) * 24 == site.store.count()
+    assert report.points_received == (len(lines) - 2) * 24 == site.points.info()[0].points
     letters = site.pipeline.dead_letters.list().to_pylist()
     reasons = sorted(letter["reason"] for letter in letters)
     assert reasons == [
@@ -82,9 +82,9 @@ def test_a_batch_sent_twice_is_stored_once(site: Site, tmp_path: Path) -> None:
     report = IngestReport()
     for delivery in deliveries + deliveries:
         site.pipeline.ingest(delivery, source.name, report)
-    assert report.points_received == 2 * site.store.count()
-    assert report.points_inserted == site.store.count()
-    assert report.points_replaced == site.store.count()
+    assert report.points_received == 2 * site.points.info()[0].points
+    assert report.points_inserted == site.points.info()[0].points
+    assert report.points_replaced == site.points.info()[0].points
 
 
 async def _collect(source: CmapssReplaySource) -> list:  # type: ignore[type-arg]

@@ -14,7 +14,7 @@ from valueloop.connectors.base import Delivery, Source
 from valueloop.ingest.deadletter import DeadLetterTable, rejected_points_as_dead_letters
 from valueloop.ingest.validate import validate_points
 from valueloop.model.assets import SeriesRegistry
-from valueloop.store.duckdb import DuckDBStore
+from valueloop.store.base import TimeSeriesStore
 
 
 @dataclass
@@ -38,10 +38,12 @@ class IngestReport:
 class IngestPipeline:
     """Validate deliveries and store them, dead-lettering what cannot be stored."""
 
-    def __init__(self, store: DuckDBStore, registry: SeriesRegistry) -> None:
-        self.store = store
+    def __init__(
+        self, points: TimeSeriesStore, registry: SeriesRegistry, dead_letters: DeadLetterTable
+    ) -> None:
+        self.points = points
         self.registry = registry
-        self.dead_letters = DeadLetterTable(store)
+        self.dead_letters = dead_letters
 
     def ingest(
         self, delivery: Delivery, source: str, report: IngestReport | None = None
@@ -50,7 +52,7 @@ class IngestPipeline:
         report = report if report is not None else IngestReport()
         started = time.perf_counter()
         validated = validate_points(delivery.points, self.registry.known_ids())
-        written = self.store.write(validated.points)
+        written = self.points.write(validated.points)
         dead = delivery.rejected
         if validated.rejected.num_rows:
             self.dead_letters.add(rejected_points_as_dead_letters(source, validated.rejected))

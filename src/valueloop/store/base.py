@@ -1,7 +1,12 @@
-"""The TimeSeriesStore contract every backend implements.
+"""The TimeSeriesStore contract every backend implements, and the batch rules they share.
 
-Writes are idempotent on ``(series_id, ts)``: writing the same batch twice stores it once, and a
-later value for the same series and instant replaces the earlier one (last write wins).
+- Writes are atomic and idempotent on ``(series_id, ts)``: writing the same batch twice stores it
+  once, and a later value for the same series and instant replaces the earlier one (last write
+  wins; within one batch, the later row wins).
+- Timestamps are microseconds in UTC: a batch with another time zone is converted, a batch with
+  naive timestamps is refused.
+- NaN and infinite values are kept with quality bad (2), never dropped.
+- Downsampling buckets are aligned to the UTC epoch; buckets without points are absent.
 """
 
 from __future__ import annotations
@@ -13,8 +18,13 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 import pyarrow as pa
+import pyarrow.compute as pc
+
+from valueloop.errors import StoreError
+from valueloop.schema import POINT_SCHEMA, Quality
 
 Aggregate = Literal["avg", "min", "max", "last", "count"]
+AGGREGATES: tuple[Aggregate, ...] = ("avg", "min", "max", "last", "count")
 DEFAULT_AGGREGATES: tuple[Aggregate, ...] = ("avg", "min", "max", "last")
 
 
@@ -25,6 +35,18 @@ class WriteReport:
     received: int
     inserted: int
     replaced: int
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    """What a store (or one tier of it) holds."""
+
+    tier: str
+    series: int
+    points: int
+    bytes: int
+    start: datetime | None
+    end: datetime | None
 
 
 class TimeSeriesStore(Protocol):
@@ -48,11 +70,15 @@ class TimeSeriesStore(Protocol):
         every: timedelta,
         aggs: Sequence[Aggregate] = DEFAULT_AGGREGATES,
     ) -> pa.Table:
-        """One row per series and UTC-aligned bucket holding data; empty buckets are absent."""
+        """``series_id``, ``bucket`` and one column per aggregate, per series and UTC bucket."""
         ...
 
     def latest(self, series: Sequence[int]) -> pa.Table:
         """The newest point of each series that has one."""
+        ...
+
+    def delete_before(self, before: datetime) -> int:
+        """Retention: drop every point with ``ts < before``; return how many."""
         ...
 
     def export_parquet(
@@ -60,3 +86,73 @@ class TimeSeriesStore(Protocol):
     ) -> None:
         """Write the points in ``[start, end)`` to a zstd-compressed Parquet file."""
         ...
+
+    def info(self) -> list[StoreInfo]:
+        """What each tier of the store holds."""
+        ...
+
+    def close(self) -> None:
+        """Release files and connections."""
+        ...
+
+
+def prepare_batch(batch: pa.Table) -> pa.Table:
+    """Apply the shared write rules to a PointBatch before a backend stores it.
+
+    Checks the schema (naming the column at fault), converts timestamps to UTC, refuses naive ones,
+    marks non-finite values bad, keeps the last row of duplicate ``(series_id, ts)`` pairs and sorts
+    by ``(series_id, ts)``.
+    """
+    for field in POINT_SCHEMA:
+        if field.name not in batch.column_names:
+            raise StoreError(f"PointBatch lacks column {field.name!r} ({field.type})")
+    extra = [name for name in batch.column_names if name not in POINT_SCHEMA.names]
+    if extra:
+        raise StoreError(f"PointBatch has unexpected columns: {', '.join(extra)}")
+    ts_type = batch.schema.field("ts").type
+    if not pa.types.is_timestamp(ts_type):
+        raise StoreError(f"PointBatch column 'ts' is {ts_type}, expected timestamp[us, tz=UTC]")
+    if ts_type.tz is None:
+        raise StoreError(
+            "PointBatch column 'ts' has naive timestamps; give them a time zone (UTC preferred)"
+        )
+    batch = batch.select(POINT_SCHEMA.names)
+    try:
+        batch = batch.cast(POINT_SCHEMA, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
+        raise StoreError(f"PointBatch does not convert to {POINT_SCHEMA}: {err}") from err
+    for field in POINT_SCHEMA:
+        if not field.nullable and batch.column(field.name).null_count:
+            raise StoreError(f"PointBatch column {field.name!r} has null values")
+    value = batch.column("value")
+    not_finite = pc.invert(pc.fill_null(pc.is_finite(value), False))
+    if pc.any(not_finite).as_py():
+        quality = pc.if_else(
+            not_finite, pa.scalar(int(Quality.BAD), pa.uint8()), batch.column("quality")
+        )
+        batch = batch.set_column(3, POINT_SCHEMA.field("quality"), quality)
+    order = pa.array(range(batch.num_rows), pa.int64())
+    indexed = batch.append_column("arrival", order)
+    indexed = indexed.sort_by(
+        [("series_id", "ascending"), ("ts", "ascending"), ("arrival", "descending")]
+    )
+    ids = indexed.column("series_id").combine_chunks()
+    stamps = indexed.column("ts").combine_chunks().cast(pa.int64())
+    if indexed.num_rows > 1:
+        same_as_previous = pc.and_(
+            pc.equal(ids.slice(1), ids.slice(0, len(ids) - 1)),
+            pc.equal(stamps.slice(1), stamps.slice(0, len(stamps) - 1)),
+        )
+        if pc.any(same_as_previous).as_py():
+            keep = pa.concat_arrays([pa.array([True]), pc.invert(same_as_previous)])
+            indexed = indexed.filter(keep)
+    return indexed.drop_columns(["arrival"]).cast(POINT_SCHEMA)
+
+
+def check_aggregates(aggs: Sequence[str], every: timedelta) -> None:
+    """Refuse unknown aggregates and non-positive bucket widths."""
+    unknown = [agg for agg in aggs if agg not in AGGREGATES]
+    if unknown or not aggs:
+        raise StoreError(f"unknown aggregates {unknown}; choose from {', '.join(AGGREGATES)}")
+    if every <= timedelta(0):
+        raise StoreError("bucket width must be positive")

@@ -38,7 +38,7 @@ def series_points(
 ) -> SeriesPoints:
     """The points of a series with ``start <= ts < end``, oldest first."""
     series = _series(site, series_id)
-    points = site.store.read([series_id], _utc(start), _utc(end))
+    points = site.points.read([series_id], _utc(start), _utc(end))
     return SeriesPoints(series=series, points=rows_as(PointOut, points))
 
 
@@ -59,7 +59,7 @@ def series_downsample(
     if width.total_seconds() <= 0:
         raise DataError(f"every={every!r}: the bucket width must be positive")
     series = _series(site, series_id)
-    buckets = site.store.downsample([series_id], _utc(start), _utc(end), width)
+    buckets = site.points.downsample([series_id], _utc(start), _utc(end), width)
     return SeriesBuckets(
         series=series,
         every=every,
