@@ -42,6 +42,31 @@ class Quality(IntEnum):
     BAD = 2
 
 
+def schema_problem(batch: pa.Table, *, exact_types: bool = True) -> str | None:
+    """What is wrong with a PointBatch's columns, naming the column; None if nothing.
+
+    With ``exact_types=False`` only the column names, nulls and a timestamp type are checked (the
+    store converts other time zones and castable types itself).
+    """
+    for field in POINT_SCHEMA:
+        if field.name not in batch.column_names:
+            return f"PointBatch lacks column {field.name!r} ({field.type})"
+        actual = batch.schema.field(field.name).type
+        if exact_types and actual != field.type:
+            return f"PointBatch column {field.name!r} is {actual}, expected {field.type}"
+        if not field.nullable and batch.column(field.name).null_count:
+            return f"PointBatch column {field.name!r} has null values"
+    extra = [name for name in batch.column_names if name not in POINT_SCHEMA.names]
+    if extra:
+        return f"PointBatch has unexpected columns: {', '.join(extra)}"
+    ts_type = batch.schema.field("ts").type
+    if not pa.types.is_timestamp(ts_type):
+        return f"PointBatch column 'ts' is {ts_type}, expected timestamp[us, tz=UTC]"
+    if ts_type.tz is None:
+        return "PointBatch column 'ts' has naive timestamps; give them a time zone (UTC preferred)"
+    return None
+
+
 def empty_points() -> pa.Table:
     """An empty PointBatch."""
     return POINT_SCHEMA.empty_table()

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from valueloop.errors import DataError
-from valueloop.schema import POINT_SCHEMA, Quality, sort_points
+from valueloop.schema import POINT_SCHEMA, Quality, schema_problem, sort_points
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
@@ -31,18 +31,9 @@ class Validated:
 
 def check_schema(batch: pa.Table) -> None:
     """Refuse a batch whose columns or types differ from the PointBatch schema."""
-    for field in POINT_SCHEMA:
-        if field.name not in batch.column_names:
-            raise DataError(f"PointBatch lacks column {field.name!r} ({field.type})")
-        actual = batch.schema.field(field.name).type
-        if actual != field.type:
-            raise DataError(f"PointBatch column {field.name!r} is {actual}, expected {field.type}")
-    extra = [name for name in batch.column_names if name not in POINT_SCHEMA.names]
-    if extra:
-        raise DataError(f"PointBatch has unexpected columns: {', '.join(extra)}")
-    for field in POINT_SCHEMA:
-        if not field.nullable and batch.column(field.name).null_count:
-            raise DataError(f"PointBatch column {field.name!r} has null values")
+    problem = schema_problem(batch)
+    if problem is not None:
+        raise DataError(problem)
 
 
 def validate_points(batch: pa.Table, known_series: pa.Array) -> Validated:

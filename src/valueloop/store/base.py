@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from valueloop.errors import StoreError
-from valueloop.schema import POINT_SCHEMA, Quality
+from valueloop.schema import POINT_SCHEMA, Quality, schema_problem
 
 Aggregate = Literal["avg", "min", "max", "last", "count"]
 AGGREGATES: tuple[Aggregate, ...] = ("avg", "min", "max", "last", "count")
@@ -103,27 +103,14 @@ def prepare_batch(batch: pa.Table) -> pa.Table:
     marks non-finite values bad, keeps the last row of duplicate ``(series_id, ts)`` pairs and sorts
     by ``(series_id, ts)``.
     """
-    for field in POINT_SCHEMA:
-        if field.name not in batch.column_names:
-            raise StoreError(f"PointBatch lacks column {field.name!r} ({field.type})")
-    extra = [name for name in batch.column_names if name not in POINT_SCHEMA.names]
-    if extra:
-        raise StoreError(f"PointBatch has unexpected columns: {', '.join(extra)}")
-    ts_type = batch.schema.field("ts").type
-    if not pa.types.is_timestamp(ts_type):
-        raise StoreError(f"PointBatch column 'ts' is {ts_type}, expected timestamp[us, tz=UTC]")
-    if ts_type.tz is None:
-        raise StoreError(
-            "PointBatch column 'ts' has naive timestamps; give them a time zone (UTC preferred)"
-        )
+    problem = schema_problem(batch, exact_types=False)
+    if problem is not None:
+        raise StoreError(problem)
     batch = batch.select(POINT_SCHEMA.names)
     try:
         batch = batch.cast(POINT_SCHEMA, safe=True)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
         raise StoreError(f"PointBatch does not convert to {POINT_SCHEMA}: {err}") from err
-    for field in POINT_SCHEMA:
-        if not field.nullable and batch.column(field.name).null_count:
-            raise StoreError(f"PointBatch column {field.name!r} has null values")
     value = batch.column("value")
     not_finite = pc.invert(pc.fill_null(pc.is_finite(value), False))
     if pc.any(not_finite).as_py():
