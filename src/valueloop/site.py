@@ -20,11 +20,12 @@ from valueloop.ingest.pipeline import IngestPipeline
 from valueloop.model.assets import SeriesRegistry
 from valueloop.optimize.records import PlanBook
 from valueloop.store import duckdb_file, open_store, store_url
-from valueloop.store.base import TimeSeriesStore
 from valueloop.store.duckdb import DuckDBStore
+from valueloop.store.tiered import TieredStore
 from valueloop.value.ledger import Ledger
 
 DEFAULT_DATABASE = "valueloop.duckdb"
+COLD_FOLDER = "cold"
 
 _RUNS_DDL = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -40,10 +41,14 @@ def store_path(config: SiteConfig, data_dir: Path) -> Path:
     return duckdb_file(store_url(config.store.url), data_dir) or data_dir / DEFAULT_DATABASE
 
 
-def _points_store(config: SiteConfig, data_dir: Path, database: DuckDBStore) -> TimeSeriesStore:
-    """The site's store of points: its embedded database, unless the URL names PostgreSQL."""
+def _points_store(config: SiteConfig, data_dir: Path, database: DuckDBStore) -> TieredStore:
+    """The site's store of points with its Parquet cold tier under ``<data_dir>/cold``.
+
+    The hot tier is the embedded database, unless the store URL names PostgreSQL.
+    """
     url = store_url(config.store.url)
-    return database if duckdb_file(url, data_dir) is not None else open_store(url, data_dir)
+    hot = database if duckdb_file(url, data_dir) is not None else open_store(url, data_dir)
+    return TieredStore(hot, data_dir / COLD_FOLDER)
 
 
 @dataclass
@@ -57,7 +62,7 @@ class Site:
     config: SiteConfig
     data_dir: Path
     store: DuckDBStore
-    points: TimeSeriesStore
+    points: TieredStore
     registry: SeriesRegistry
     pipeline: IngestPipeline
     predictions: PredictionBook
@@ -82,9 +87,9 @@ class Site:
 
     def close(self) -> None:
         """Close the stores."""
-        if self.points is not self.store:
-            self.points.close()
-        self.store.close()
+        self.points.close()
+        if self.points.hot is not self.store:
+            self.store.close()
 
 
 def open_site(config: SiteConfig | Path | str, data_dir: Path | str) -> Site:

@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS points (
 """
 
 _FINITE = "FILTER (WHERE isfinite(value))"
-_AGGREGATE_SQL: dict[str, str] = {
+AGGREGATE_SQL: dict[str, str] = {  # DuckDB SQL of each aggregate, finite values only
     "avg": f"avg(value) {_FINITE}",
     "min": f"min(value) {_FINITE}",
     "max": f"max(value) {_FINITE}",
@@ -181,7 +181,7 @@ class DuckDBStore:
         """Aggregate per series and UTC-aligned bucket of width ``every``; no empty buckets."""
         check_aggregates(aggs, every)
         where, params = _range_clause(start, end)
-        columns = ", ".join(f"{_AGGREGATE_SQL[agg]} AS {agg}" for agg in aggs)
+        columns = ", ".join(f"{AGGREGATE_SQL[agg]} AS {agg}" for agg in aggs)
         with self._cursor() as con:
             return con.sql(
                 "SELECT series_id, "

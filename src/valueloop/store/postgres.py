@@ -1,0 +1,764 @@
+"""The PostgreSQL store: points in a table partitioned by UTC day, written by binary COPY.
+
+Design:
+
+- ``<schema>.points(series_id int4, ts timestamptz, value float8, quality int2)`` is partitioned by
+  range of ``ts``, one partition ``points_YYYYMMDD`` per UTC day, created on demand before a write
+  (the store remembers the partitions it knows). There is no default partition: timestamps must lie
+  in [1970-01-01, 2200-01-01) UTC, and a batch with another one is refused, naming the row. The
+  primary key ``(series_id, ts)`` serves every lookup. Retention drops whole days as partitions.
+- A write applies :func:`valueloop.store.base.prepare_batch`, then runs one transaction, so a batch
+  is stored whole or not at all. The rows are encoded with numpy into PostgreSQL's binary COPY
+  format and copied straight into ``points`` (the usual case: new points). If the primary key
+  finds a point already stored, that COPY is rolled back to a savepoint and the rows go, one day at
+  a time, through a per-connection temporary staging table into ``INSERT ... ON CONFLICT
+  (series_id, ts) DO UPDATE`` on the day's partition, which counts inserted and replaced rows (a
+  row equal to the stored one is left alone). So a write is idempotent and the last write wins.
+  Rows are sorted by series and time, so a re-sent batch meets a stored point early and the
+  abandoned COPY costs little.
+- A :class:`psycopg_pool.ConnectionPool` holds the connections; every statement takes its values
+  as parameters, and the schema is quoted as an identifier.
+- Reads pack each column into one ``bytea`` of big-endian values (``string_agg`` of the ``*send``
+  functions) that numpy decodes without a Python object per value; point reads go in chunks of
+  ``_CHUNK_ROWS`` rows in one repeatable-read snapshot.
+- Downsampling buckets come from ``date_bin`` from the UTC epoch. Sums run in time order in
+  PostgreSQL over values below 2**510, where no float sum can overflow; the few buckets holding
+  larger values are summed on the client, in the same order, so overflow gives infinity as in
+  Python rather than an error.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import psycopg
+import pyarrow as pa
+import pyarrow.parquet as pq
+from psycopg import errors, sql
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import TupleRow
+from psycopg_pool import ConnectionPool
+
+from valueloop.errors import StoreError
+from valueloop.schema import POINT_SCHEMA
+from valueloop.store.base import (
+    DEFAULT_AGGREGATES,
+    Aggregate,
+    StoreInfo,
+    WriteReport,
+    check_aggregates,
+    prepare_batch,
+)
+
+Connection = psycopg.Connection[TupleRow]
+Cursor = psycopg.Cursor[TupleRow]
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+"""Timestamps must lie in ``[EPOCH, LATEST)``."""
+
+_DAY_US = 86_400_000_000
+_LATEST_US = (LATEST - EPOCH) // timedelta(microseconds=1)
+_PG_EPOCH_US = 946_684_800_000_000  # PostgreSQL counts microseconds from 2000-01-01 UTC
+_CHUNK_ROWS = 1_000_000
+_CONNECT_TIMEOUT_S = 10
+_HUGE = 2.0**510  # below this, no sum of up to 2**513 values overflows a float8
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_PARTITION_NAME = re.compile(r"points_(\d{8})")
+_STAGING = sql.Identifier("pg_temp", "valueloop_staging")
+_FINITE = sql.SQL("value > '-Infinity'::float8 AND value < 'Infinity'::float8")
+
+# Binary COPY: a signature, flags and header extension length, rows, then a -1 trailer. Each row is
+# a field count, then each field as its byte length and big-endian value (length -1: NULL).
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+_COPY_TRAILER = b"\xff\xff"
+_COPY_ROW = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("series_id_len", ">i4"),
+        ("series_id", ">i4"),
+        ("ts_len", ">i4"),
+        ("ts", ">i8"),
+        ("value_len", ">i4"),
+        ("value", ">f8"),
+        ("quality_len", ">i4"),
+        ("quality", ">i2"),
+    ]
+)
+_VALUE_AT = _COPY_ROW.itemsize - 14  # value (8 bytes), then quality length (4) and quality (2)
+_VALUE_BYTES = slice(_VALUE_AT, _VALUE_AT + 8)
+
+Kind = Literal["bool", "int2", "int4", "int8", "float8", "timestamptz"]
+_KINDS: dict[Kind, tuple[str, str]] = {
+    "bool": ("boolsend", "u1"),
+    "int2": ("int2send", ">i2"),
+    "int4": ("int4send", ">i4"),
+    "int8": ("int8send", ">i8"),
+    "float8": ("float8send", ">f8"),
+    "timestamptz": ("timestamptz_send", ">i8"),
+}
+_POINT_COLUMNS: tuple[tuple[str, Kind], ...] = (
+    ("series_id", "int4"),
+    ("ts", "timestamptz"),
+    ("value", "float8"),
+    ("value_null", "bool"),
+    ("quality", "int2"),
+)
+_POINT_SELECT = sql.SQL(
+    "SELECT series_id, ts, coalesce(value, 0) AS value, value IS NULL AS value_null, quality"
+)
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """Arrays of one series-sorted PointBatch: the form the binary COPY encoder takes."""
+
+    series_id: npt.NDArray[np.int32]
+    ts: npt.NDArray[np.int64]
+    value: npt.NDArray[np.float64]
+    value_null: npt.NDArray[np.bool_] | None
+    quality: npt.NDArray[np.uint8]
+
+    @classmethod
+    def of(cls, batch: pa.Table) -> _Columns:
+        value = batch.column("value")
+        return cls(
+            series_id=batch.column("series_id").to_numpy(),
+            ts=batch.column("ts").cast(pa.int64()).to_numpy(),
+            value=value.to_numpy(),
+            value_null=value.is_null().to_numpy() if value.null_count else None,
+            quality=batch.column("quality").to_numpy(),
+        )
+
+    def take(self, rows: npt.NDArray[np.intp]) -> _Columns:
+        """The given rows, in the given order."""
+        return _Columns(
+            self.series_id[rows],
+            self.ts[rows],
+            self.value[rows],
+            None if self.value_null is None else self.value_null[rows],
+            self.quality[rows],
+        )
+
+    def copy_payload(self) -> bytes:
+        """The rows as a complete binary COPY stream."""
+        rows = np.empty(len(self.ts), _COPY_ROW)
+        rows["fields"] = 4
+        rows["series_id_len"], rows["series_id"] = 4, self.series_id
+        rows["ts_len"], rows["ts"] = 8, self.ts - _PG_EPOCH_US
+        rows["value_len"], rows["value"] = 8, self.value
+        rows["quality_len"], rows["quality"] = 2, self.quality
+        if self.value_null is None or not self.value_null.any():
+            body = rows.tobytes()
+        else:  # a NULL field is its length -1 without value bytes
+            rows["value_len"][self.value_null] = -1
+            keep = np.ones((len(rows), _COPY_ROW.itemsize), np.bool_)
+            keep[self.value_null, _VALUE_BYTES] = False
+            body = rows.view(np.uint8).reshape(len(rows), _COPY_ROW.itemsize)[keep].tobytes()
+        return _COPY_HEADER + body + _COPY_TRAILER
+
+
+def _check_range(prepared: _Columns, batch: pa.Table) -> None:
+    """Refuse timestamps outside [EPOCH, LATEST), naming the first such row of ``batch``."""
+    if prepared.ts.min() >= 0 and prepared.ts.max() < _LATEST_US:
+        return
+    given = batch.column("ts").cast(POINT_SCHEMA.field("ts").type).cast(pa.int64()).to_numpy()
+    row = int(np.flatnonzero((given < 0) | (given >= _LATEST_US))[0])
+    raise StoreError(
+        f"PointBatch column 'ts' row {row} is {np.datetime64(int(given[row]), 'us')} UTC; the "
+        f"PostgreSQL store keeps timestamps from {EPOCH:%Y-%m-%d} to before {LATEST:%Y-%m-%d} UTC"
+    )
+
+
+def _aware(moment: datetime, name: str) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise StoreError(f"{name} {moment} is a naive datetime; give it a time zone (UTC)")
+    return moment
+
+
+def _at(micros: int) -> datetime:
+    return EPOCH + timedelta(microseconds=micros)
+
+
+def _partition_name(day: int) -> str:
+    return f"points_{date(1970, 1, 1) + timedelta(days=day):%Y%m%d}"
+
+
+def _packed(columns: Sequence[tuple[str, Kind]], query: sql.Composable) -> sql.Composed:
+    """One row: the row count of ``query``, then each column as one bytea of big-endian values.
+
+    ``query`` must give no NULL in these columns (``string_agg`` would skip it) and order its rows;
+    a plain aggregate keeps that order.
+    """
+    packed = [
+        sql.SQL("string_agg({}({}), ''::bytea)").format(
+            sql.SQL(_KINDS[kind][0]), sql.Identifier(name)
+        )
+        for name, kind in columns
+    ]
+    return sql.SQL("SELECT count(*), {} FROM ({}) AS rows").format(
+        sql.SQL(", ").join(packed), query
+    )
+
+
+def _unpacked(
+    row: TupleRow | None, columns: Sequence[tuple[str, Kind]]
+) -> dict[str, npt.NDArray[Any]]:
+    """Decode a row of :func:`_packed` into native arrays; timestamps as µs since the epoch."""
+    if row is None:
+        raise StoreError("PostgreSQL store: a packed query returned no row")
+    arrays: dict[str, npt.NDArray[Any]] = {}
+    for (name, kind), data in zip(columns, row[1:], strict=True):
+        big_endian = np.frombuffer(data or b"", _KINDS[kind][1])
+        array = big_endian.astype(big_endian.dtype.newbyteorder("="))
+        if kind == "timestamptz":
+            array += _PG_EPOCH_US
+        elif kind == "bool":
+            array = array.astype(np.bool_)
+        arrays[name] = array
+    return arrays
+
+
+def _points_table(arrays: dict[str, npt.NDArray[Any]]) -> pa.Table:
+    nulls = arrays["value_null"]
+    return pa.table(
+        {
+            "series_id": pa.array(arrays["series_id"], pa.int32()),
+            "ts": pa.array(arrays["ts"], POINT_SCHEMA.field("ts").type),
+            "value": pa.array(arrays["value"], pa.float64(), mask=nulls if nulls.any() else None),
+            "quality": pa.array(arrays["quality"].astype(np.uint8), pa.uint8()),
+        },
+        schema=POINT_SCHEMA,
+    )
+
+
+def _sequential_sums(
+    groups: npt.NDArray[np.int64], values: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Sum ``values`` left to right within each run of equal ``groups``, as Python's ``sum``."""
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+    ends = np.r_[starts[1:], len(groups)] - 1
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.array(
+            [np.cumsum(values[a : b + 1])[-1] for a, b in zip(starts, ends, strict=True)]
+        )
+
+
+def _location(url: str) -> str:
+    """``user@host:port/dbname`` of a connection URL, without its password."""
+    try:
+        parts = conninfo_to_dict(url)
+    except psycopg.ProgrammingError as err:
+        raise StoreError(f"invalid PostgreSQL URL: {err}") from err
+    user = f"{parts['user']}@" if parts.get("user") else ""
+    host, port = parts.get("host", "localhost"), parts.get("port", 5432)
+    return f"{user}{host}:{port}/{parts.get('dbname', '')}"
+
+
+def _schema_identifier(schema: str) -> sql.Identifier:
+    if not _SCHEMA_NAME.fullmatch(schema) or schema.startswith("pg_"):
+        raise StoreError(
+            f"invalid schema name {schema!r}: use 1 to 63 lowercase letters, digits and "
+            "underscores, starting with a letter or underscore and not with 'pg_'"
+        )
+    return sql.Identifier(schema)
+
+
+def _connect(url: str) -> Connection:
+    """One autocommit connection, with a clear error when the server cannot be reached."""
+    where = _location(url)
+    timeout = int(str(conninfo_to_dict(url).get("connect_timeout", _CONNECT_TIMEOUT_S)))
+    try:
+        return psycopg.connect(url, autocommit=True, connect_timeout=timeout)
+    except psycopg.Error as err:
+        raise StoreError(
+            f"cannot connect to PostgreSQL at {where}: {err}; check the URL, that the server runs "
+            "and that it accepts this user and database"
+        ) from err
+
+
+def drop_schema(url: str, schema: str) -> None:
+    """Drop ``schema`` and everything in it (for tests and teardown)."""
+    identifier = _schema_identifier(schema)
+    try:
+        with _connect(url) as connection:
+            connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(identifier))
+    except psycopg.Error as err:
+        raise StoreError(f"cannot drop PostgreSQL schema {schema}: {err}") from err
+
+
+class PostgresStore:
+    """TimeSeriesStore on PostgreSQL: the ``points`` table of ``schema`` at ``url``."""
+
+    def __init__(self, url: str, *, schema: str = "valueloop", pool_size: int = 4) -> None:
+        if pool_size < 1:
+            raise StoreError(f"pool_size must be at least 1, got {pool_size}")
+        self.schema = schema
+        self._schema = _schema_identifier(schema)
+        self._points = sql.Identifier(schema, "points")
+        self._where = f"{_location(url)} schema {schema}"
+        self._lock_key = f"valueloop.{schema}"
+        self._partitions_lock = threading.Lock()
+        with _connect(url) as connection, self._errors("create the schema"):
+            with connection.transaction():
+                self._lock_schema(connection.cursor())
+                connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(self._schema))
+                connection.execute(
+                    sql.SQL(
+                        "CREATE TABLE IF NOT EXISTS {} (series_id int4 NOT NULL, "
+                        "ts timestamptz NOT NULL, value float8, "
+                        "quality int2 NOT NULL CHECK (quality BETWEEN 0 AND 255), "
+                        "PRIMARY KEY (series_id, ts)) PARTITION BY RANGE (ts)"
+                    ).format(self._points)
+                )
+            self._partitions = self._stored_partitions(connection.cursor())
+        self._pool: ConnectionPool[Connection] = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=pool_size,
+            open=False,
+            # No server-side prepared statements: a generic plan cannot see how long the array
+            # parameters are and picks a full scan where an index probe per element is right.
+            kwargs={"autocommit": True, "prepare_threshold": None},
+            configure=self._configure,
+            name=f"valueloop-{schema}",
+        )
+        with self._errors("open the connection pool"):
+            self._pool.open(wait=True, timeout=_CONNECT_TIMEOUT_S)
+
+    @staticmethod
+    def _configure(connection: Connection) -> None:
+        """Give a new pooled connection its staging table, emptied at every commit."""
+        connection.execute(
+            sql.SQL(
+                "CREATE TEMP TABLE IF NOT EXISTS {} (series_id int4, ts timestamptz, "
+                "value float8, quality int2) ON COMMIT DELETE ROWS"
+            ).format(_STAGING)
+        )
+
+    def close(self) -> None:
+        """Close the connection pool; the store cannot be used afterwards."""
+        self._pool.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._pool.closed
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Turn psycopg errors into a StoreError saying what failed."""
+        try:
+            yield
+        except psycopg.Error as err:
+            raise StoreError(
+                f"PostgreSQL store {self._where}: cannot {action}: {err}".rstrip()
+                + "; check that the server runs and the schema is intact"
+            ) from err
+
+    @contextmanager
+    def _connection(self, action: str) -> Iterator[Connection]:
+        if self._pool.closed:
+            raise StoreError(f"PostgreSQL store {self._where} is closed; open a new one")
+        with self._errors(action), self._pool.connection() as connection:
+            yield connection
+
+    @contextmanager
+    def _snapshot(self, action: str) -> Iterator[Cursor]:
+        """A binary cursor in a read-only transaction that sees one snapshot throughout."""
+        with (
+            self._connection(action) as connection,
+            connection.transaction(),
+            connection.cursor(binary=True) as cursor,
+        ):
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield cursor
+
+    def _lock_schema(self, cursor: Cursor) -> None:
+        """Serialise schema and partition changes of this store until the transaction ends."""
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [self._lock_key])
+
+    # Partitions --------------------------------------------------------------------------------
+
+    def _stored_partitions(self, cursor: Cursor) -> set[int]:
+        """The days (since the epoch) that have a partition in the database."""
+        cursor.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = to_regclass(%s)",
+            [self._points.as_string()],
+        )
+        days = set()
+        for (name,) in cursor.fetchall():
+            match = _PARTITION_NAME.fullmatch(name)
+            if match:
+                day = datetime.strptime(match.group(1), "%Y%m%d").replace(tzinfo=UTC)
+                days.add((day - EPOCH).days)
+        return days
+
+    def _ensure_partitions(self, connection: Connection, days: Sequence[int]) -> None:
+        with self._partitions_lock:
+            missing = [day for day in days if day not in self._partitions]
+        if not missing:
+            return
+        with connection.transaction(), connection.cursor() as cursor:
+            self._lock_schema(cursor)
+            for day in missing:
+                cursor.execute(
+                    sql.SQL(
+                        "CREATE TABLE IF NOT EXISTS {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})"
+                    ).format(
+                        sql.Identifier(self.schema, _partition_name(day)),
+                        self._points,
+                        sql.Literal(_at(day * _DAY_US)),
+                        sql.Literal(_at((day + 1) * _DAY_US)),
+                    )
+                )
+        with self._partitions_lock:
+            self._partitions.update(missing)
+
+    # Writes ------------------------------------------------------------------------------------
+
+    def write(self, batch: pa.Table) -> WriteReport:
+        """Store a PointBatch in one transaction; last write wins on ``(series_id, ts)``."""
+        prepared = prepare_batch(batch)
+        if prepared.num_rows == 0:
+            return WriteReport(received=0, inserted=0, replaced=0)
+        columns = _Columns.of(prepared)
+        _check_range(columns, batch)
+        days = columns.ts // _DAY_US
+        with self._connection("write points") as connection:
+            try:
+                inserted = self._write(connection, columns, days)
+            except (errors.CheckViolation, errors.UndefinedTable):
+                # Another process may have dropped a partition this store knew (retention).
+                stored = self._stored_partitions(connection.cursor())
+                if stored.issuperset(np.unique(days).tolist()):
+                    raise
+                with self._partitions_lock:
+                    self._partitions = stored
+                inserted = self._write(connection, columns, days)
+        return WriteReport(
+            received=prepared.num_rows, inserted=inserted, replaced=prepared.num_rows - inserted
+        )
+
+    def _write(self, connection: Connection, columns: _Columns, days: npt.NDArray[np.int64]) -> int:
+        """Store the rows; return how many were new."""
+        self._ensure_partitions(connection, np.unique(days).tolist())
+        with connection.transaction(), connection.cursor() as cursor:
+            try:
+                with connection.transaction():  # a savepoint: new points go straight in
+                    self._copy(cursor, self._points, columns)
+                return len(columns.ts)
+            except errors.UniqueViolation:
+                pass  # some points are stored already: upsert the batch day by day
+            order = np.argsort(days, kind="stable")
+            cuts = np.flatnonzero(np.diff(days[order])) + 1
+            inserted = 0
+            for number, rows in enumerate(np.split(order, cuts)):
+                if number:
+                    cursor.execute(sql.SQL("TRUNCATE {}").format(_STAGING))
+                self._copy(cursor, _STAGING, columns.take(rows))
+                inserted += self._upsert(cursor, int(days[rows[0]]))
+            return inserted
+
+    @staticmethod
+    def _copy(cursor: Cursor, table: sql.Identifier, columns: _Columns) -> None:
+        statement = sql.SQL(
+            "COPY {} (series_id, ts, value, quality) FROM STDIN (FORMAT BINARY)"
+        ).format(table)
+        with cursor.copy(statement) as copy:
+            copy.write(columns.copy_payload())
+
+    def _upsert(self, cursor: Cursor, day: int) -> int:
+        """Upsert the staged rows into the partition of ``day``; return how many were new."""
+        cursor.execute(
+            sql.SQL(
+                "WITH upserted AS (INSERT INTO {} AS p (series_id, ts, value, quality) "
+                "SELECT series_id, ts, value, quality FROM {} "
+                "ON CONFLICT (series_id, ts) DO UPDATE "
+                "SET value = EXCLUDED.value, quality = EXCLUDED.quality "
+                "WHERE p.quality <> EXCLUDED.quality "
+                "OR float8send(p.value) IS DISTINCT FROM float8send(EXCLUDED.value) "
+                "RETURNING p.xmax = 0 AS inserted) "
+                "SELECT count(*) FILTER (WHERE inserted) FROM upserted"
+            ).format(sql.Identifier(self.schema, _partition_name(day)), _STAGING)
+        )
+        row = cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    def delete_before(self, before: datetime) -> int:
+        """Retention: drop every point with ``ts < before`` (whole days as partitions)."""
+        cut = _aware(before, "before")
+        with (
+            self._connection("delete old points") as connection,
+            connection.transaction(),
+            connection.cursor() as cursor,
+        ):
+            self._lock_schema(cursor)
+            whole = sorted(
+                day for day in self._stored_partitions(cursor) if _at((day + 1) * _DAY_US) <= cut
+            )
+            deleted = 0
+            for day in whole:
+                partition = sql.Identifier(self.schema, _partition_name(day))
+                cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(partition))
+                row = cursor.fetchone()
+                deleted += int(row[0]) if row else 0
+                cursor.execute(sql.SQL("DROP TABLE {}").format(partition))
+            cursor.execute(sql.SQL("DELETE FROM {} WHERE ts < %s").format(self._points), [cut])
+            deleted += cursor.rowcount
+        with self._partitions_lock:
+            self._partitions.difference_update(whole)
+        return deleted
+
+    # Reads -------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _range(
+        start: datetime | None, end: datetime | None, params: dict[str, Any]
+    ) -> sql.Composable:
+        """``AND`` conditions for ``start <= ts < end``, their values added to ``params``."""
+        conditions = []
+        if start is not None:
+            params["start"] = _aware(start, "start")
+            conditions.append(sql.SQL(" AND ts >= %(start)s"))
+        if end is not None:
+            params["end"] = _aware(end, "end")
+            conditions.append(sql.SQL(" AND ts < %(end)s"))
+        return sql.Composed(conditions)
+
+    def _point_chunks(
+        self,
+        action: str,
+        series: Sequence[int] | None,
+        start: datetime | None,
+        end: datetime | None,
+    ) -> Iterator[pa.Table]:
+        """Points in ``[start, end)`` (of ``series``, or all) sorted by series and time, in
+        chunks of at most ``_CHUNK_ROWS`` rows from one snapshot.
+
+        Each chunk resumes after the last point of the previous one: the rest of that series, then
+        the later series. Two index-friendly branches: a row comparison ``(series_id, ts) > (a, t)``
+        combined with ``series_id = ANY(...)`` makes PostgreSQL 15 walk the index once per element.
+        """
+        wanted = None if series is None else sorted({int(sid) for sid in series})
+        params: dict[str, Any] = {"limit": _CHUNK_ROWS}
+        within = self._range(start, end, params)
+        later = (
+            sql.SQL("series_id > %(after_series)s::int8")
+            if wanted is None
+            else sql.SQL("series_id = ANY(%(later)s::int4[])")
+        )
+        branch = sql.SQL("SELECT series_id, ts, value, quality FROM {} WHERE ").format(self._points)
+        query = _packed(
+            _POINT_COLUMNS,
+            sql.SQL(
+                "{select} FROM (({branch}series_id = %(after_series)s::int8 "
+                "AND ts > %(after_ts)s{within} ORDER BY ts LIMIT %(limit)s) UNION ALL "
+                "({branch}{later}{within} ORDER BY series_id, ts LIMIT %(limit)s)) AS chunk "
+                "ORDER BY series_id, ts LIMIT %(limit)s"
+            ).format(select=_POINT_SELECT, branch=branch, later=later, within=within),
+        )
+        after_series, after_ts = -(2**31) - 1, EPOCH  # before any series
+        with self._snapshot(action) as cursor:
+            while True:
+                params |= {"after_series": after_series, "after_ts": after_ts}
+                if wanted is not None:
+                    params["later"] = [sid for sid in wanted if sid > after_series]
+                cursor.execute(query, params)
+                table = _points_table(_unpacked(cursor.fetchone(), _POINT_COLUMNS))
+                if table.num_rows:
+                    yield table
+                if table.num_rows < _CHUNK_ROWS:
+                    return
+                after_series = table.column("series_id")[-1].as_py()
+                after_ts = table.column("ts")[-1].as_py()
+
+    def read(
+        self, series: Sequence[int], start: datetime | None = None, end: datetime | None = None
+    ) -> pa.Table:
+        """Points of ``series`` with ``start <= ts < end``, sorted by series and time."""
+        chunks = list(self._point_chunks("read points", series, start, end))
+        return pa.concat_tables(chunks) if chunks else POINT_SCHEMA.empty_table()
+
+    def latest(self, series: Sequence[int]) -> pa.Table:
+        """The newest point of each of ``series`` that has one."""
+        query = _packed(
+            _POINT_COLUMNS,
+            sql.SQL(
+                "{} FROM (SELECT DISTINCT unnest(%s::int4[]) AS series_id) AS s "
+                "CROSS JOIN LATERAL (SELECT ts, value, quality FROM {} AS p "
+                "WHERE p.series_id = s.series_id ORDER BY ts DESC LIMIT 1) AS newest "
+                "ORDER BY series_id"
+            ).format(_POINT_SELECT, self._points),
+        )
+        with (
+            self._connection("read the latest points") as connection,
+            connection.cursor(binary=True) as cursor,
+        ):
+            cursor.execute(query, [[int(sid) for sid in series]])
+            return _points_table(_unpacked(cursor.fetchone(), _POINT_COLUMNS))
+
+    def downsample(
+        self,
+        series: Sequence[int],
+        start: datetime | None,
+        end: datetime | None,
+        every: timedelta,
+        aggs: Sequence[Aggregate] = DEFAULT_AGGREGATES,
+    ) -> pa.Table:
+        """Aggregate per series and UTC-aligned bucket of width ``every``; no empty buckets.
+
+        ``avg``, ``min``, ``max`` and ``last`` (the value of the latest point) take the finite
+        values only and are null without one; ``count`` counts every point.
+        """
+        check_aggregates(aggs, every)
+        params: dict[str, Any] = {
+            "every": every,
+            "epoch": EPOCH,
+            "series": [int(sid) for sid in series],
+            "huge": _HUGE,
+        }
+        binned = sql.SQL(
+            "SELECT series_id, date_bin(%(every)s, ts, %(epoch)s) AS bucket, ts, value FROM {} "
+            "WHERE series_id = ANY(%(series)s::int4[]){}"
+        ).format(self._points, self._range(start, end, params))
+        # Ordered by time within each bucket, so that sums add in the reference's order.
+        grouped = sql.SQL(
+            "SELECT series_id, bucket, count(*) AS points, count(*) FILTER (WHERE {finite}) "
+            "AS finite, coalesce(sum(value) FILTER (WHERE abs(value) < %(huge)s), 0) AS total, "
+            "count(*) FILTER (WHERE abs(value) >= %(huge)s AND {finite}) AS huge, "
+            "coalesce(min(value) FILTER (WHERE {finite}), 0) AS low, "
+            "coalesce(max(value) FILTER (WHERE {finite}), 0) AS high, "
+            "max(ts) FILTER (WHERE {finite}) AS last_ts "
+            "FROM ({binned} ORDER BY series_id, bucket, ts) AS binned GROUP BY series_id, bucket"
+        ).format(finite=_FINITE, binned=binned)
+        columns: list[tuple[str, Kind]] = [
+            ("series_id", "int4"),
+            ("bucket", "timestamptz"),
+            ("points", "int8"),
+            ("finite", "int8"),
+            ("total", "float8"),
+            ("huge", "int8"),
+            ("low", "float8"),
+            ("high", "float8"),
+            ("last", "float8"),
+        ]
+        query = _packed(
+            columns,
+            sql.SQL(
+                "SELECT g.*, coalesce(p.value, 0) AS last FROM ({}) AS g "
+                "LEFT JOIN {} AS p ON p.series_id = g.series_id AND p.ts = g.last_ts "
+                "ORDER BY g.series_id, g.bucket"
+            ).format(grouped, self._points),
+        )
+        with self._snapshot("downsample points") as cursor:
+            cursor.execute(query, params)
+            found = _unpacked(cursor.fetchone(), columns)
+            totals = found["total"]
+            heavy = np.flatnonzero(found["huge"])
+            if len(heavy):
+                totals = totals.copy()
+                totals[heavy] = self._heavy_sums(cursor, binned, params, found, heavy)
+        empty = found["finite"] == 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            averages = totals / found["finite"]
+        arrays: dict[str, pa.Array] = {
+            "avg": pa.array(averages, pa.float64(), mask=empty),
+            "min": pa.array(found["low"], pa.float64(), mask=empty),
+            "max": pa.array(found["high"], pa.float64(), mask=empty),
+            "last": pa.array(found["last"], pa.float64(), mask=empty),
+            "count": pa.array(found["points"], pa.int64()),
+        }
+        return pa.table(
+            [
+                pa.array(found["series_id"], pa.int32()),
+                pa.array(found["bucket"], POINT_SCHEMA.field("ts").type),
+                *(arrays[agg] for agg in aggs),
+            ],
+            names=["series_id", "bucket", *aggs],
+        )
+
+    @staticmethod
+    def _heavy_sums(
+        cursor: Cursor,
+        binned: sql.Composable,
+        params: dict[str, Any],
+        found: dict[str, npt.NDArray[Any]],
+        heavy: npt.NDArray[np.intp],
+    ) -> npt.NDArray[np.float64]:
+        """Time-ordered sums of the finite values of the buckets ``heavy`` (rows of ``found``),
+        which hold values too large to sum in PostgreSQL without an overflow error."""
+        columns: list[tuple[str, Kind]] = [("bucket", "int8"), ("value", "float8")]
+        stamp = POINT_SCHEMA.field("ts").type
+        cursor.execute(
+            _packed(
+                columns,
+                sql.SQL(
+                    "SELECT b.number AS bucket, value FROM ({}) AS p JOIN unnest(%(heavy_series)s"
+                    "::int4[], %(heavy_buckets)s::timestamptz[]) WITH ORDINALITY "
+                    "AS b(series_id, bucket, number) USING (series_id, bucket) WHERE {} "
+                    "ORDER BY b.number, ts"
+                ).format(binned, _FINITE),
+            ),
+            params
+            | {
+                "heavy_series": found["series_id"][heavy].tolist(),
+                "heavy_buckets": pa.array(found["bucket"][heavy], stamp).to_pylist(),
+            },
+        )
+        values = _unpacked(cursor.fetchone(), columns)
+        return _sequential_sums(values["bucket"], values["value"])
+
+    def export_parquet(
+        self, path: Path, start: datetime | None = None, end: datetime | None = None
+    ) -> None:
+        """Write points in ``[start, end)`` to a zstd Parquet file sorted by series and time.
+
+        The file appears complete or not at all: it is written beside ``path``, then renamed.
+        """
+        path = Path(path)
+        partial = path.with_name(f".{path.name}.partial")
+        try:
+            with pq.ParquetWriter(partial, POINT_SCHEMA, compression="zstd") as writer:
+                for chunk in self._point_chunks("export points", None, start, end):
+                    writer.write_table(chunk)
+            partial.replace(path)
+        except OSError as err:
+            raise StoreError(f"cannot write Parquet export {path}: {err}") from err
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def info(self) -> list[StoreInfo]:
+        """Series, points, bytes on disk (partitions with their indexes) and time span."""
+        with self._connection("read store statistics") as connection:
+            row = connection.execute(
+                sql.SQL(
+                    "SELECT count(DISTINCT series_id), count(*), min(ts), max(ts), "
+                    "(SELECT coalesce(sum(pg_total_relation_size(relid)), 0) "
+                    "FROM pg_partition_tree(to_regclass(%s)) WHERE isleaf) FROM {}"
+                ).format(self._points),
+                [self._points.as_string()],
+            ).fetchone()
+        if row is None:
+            raise StoreError(f"PostgreSQL store {self._where}: statistics returned no row")
+        series, points, start, end, size = row
+        return [
+            StoreInfo(
+                tier="postgres",
+                series=int(series),
+                points=int(points),
+                bytes=int(size),
+                start=None if start is None else start.astimezone(UTC),
+                end=None if end is None else end.astimezone(UTC),
+            )
+        ]
