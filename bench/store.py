@@ -208,7 +208,6 @@ def bench_postgres(table: pa.Table, repeat: int, progress: Progress) -> dict[str
             with PostgresRaw(POSTGRES_URL) as raw:
                 raw.copy_in(parts)
                 raw.analyze()
-                store.analyze()
                 for name, action in store_queries(store).items():
                     ours = timed(action, repeat)
                     bare = timed(lambda name=name: raw.query(name), repeat)

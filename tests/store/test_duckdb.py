@@ -75,3 +75,11 @@ def test_a_store_held_by_another_process_gives_a_clear_error(tmp_path: Path) -> 
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_negative_and_huge_series_ids_stay_idempotent(store: DuckDBStore) -> None:
+    batch = points([(-5, T0, 1.0, 0), (2**31 - 1, T0, 2.0, 0)])
+    store.write(batch)
+    again = store.write(batch)
+    assert (again.inserted, again.replaced) == (0, 2)
+    assert store.read([-5, 2**31 - 1]).num_rows == 2

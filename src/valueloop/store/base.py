@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal, Protocol
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -96,12 +97,21 @@ class TimeSeriesStore(Protocol):
         ...
 
 
-def prepare_batch(batch: pa.Table) -> pa.Table:
+def _strictly_ordered(major: np.ndarray, minor: np.ndarray) -> bool:
+    """Whether rows are strictly increasing by ``(major, minor)``: then no key repeats."""
+    if len(major) < 2:
+        return True
+    step = np.diff(major)
+    return bool(np.all((step > 0) | ((step == 0) & (np.diff(minor) > 0))))
+
+
+def prepare_batch(batch: pa.Table, *, sort: bool = True) -> pa.Table:
     """Apply the shared write rules to a PointBatch before a backend stores it.
 
     Checks the schema (naming the column at fault), converts timestamps to UTC, refuses naive ones,
     marks non-finite values bad, keeps the last row of duplicate ``(series_id, ts)`` pairs and sorts
-    by ``(series_id, ts)``.
+    by ``(series_id, ts)``. With ``sort=False`` a batch already ordered by time then series (the
+    usual arrival order), or by series then time, keeps its order: it cannot hold a duplicate.
     """
     problem = schema_problem(batch, exact_types=False)
     if problem is not None:
@@ -118,6 +128,15 @@ def prepare_batch(batch: pa.Table) -> pa.Table:
             not_finite, pa.scalar(int(Quality.BAD), pa.uint8()), batch.column("quality")
         )
         batch = batch.set_column(3, POINT_SCHEMA.field("quality"), quality)
+    ids = batch.column("series_id").to_numpy()
+    stamps = batch.column("ts").cast(pa.int64()).to_numpy()
+    if _strictly_ordered(ids, stamps) or (not sort and _strictly_ordered(stamps, ids)):
+        return batch.combine_chunks()
+    return _sorted_last_write_wins(batch)
+
+
+def _sorted_last_write_wins(batch: pa.Table) -> pa.Table:
+    """Sort by ``(series_id, ts)`` and keep the last row of each repeated pair."""
     order = pa.array(range(batch.num_rows), pa.int64())
     indexed = batch.append_column("arrival", order)
     indexed = indexed.sort_by(

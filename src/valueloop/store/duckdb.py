@@ -60,6 +60,43 @@ AGGREGATE_SQL: dict[str, str] = {  # DuckDB SQL of each aggregate, finite values
 _NEVER = np.iinfo(np.int64).min
 
 
+class HighWaterMarks:
+    """The newest timestamp (µs) stored for each series, in an array indexed by series id.
+
+    Ids outside ``[0, MAX_TRACKED_ID)`` are not tracked: their batches always take the replacing
+    path, which is correct for any batch, only slower.
+    """
+
+    MAX_TRACKED_ID = 1 << 26
+
+    def __init__(self, series: np.ndarray, newest: np.ndarray) -> None:
+        self._marks = np.full(1, _NEVER, np.int64)
+        tracked = (series >= 0) & (series < self.MAX_TRACKED_ID)
+        if tracked.any():
+            self._fit(series[tracked])
+            self._marks[series[tracked]] = newest[tracked]
+
+    def _fit(self, ids: np.ndarray) -> bool:
+        """Grow the array for ``ids``; False if some id cannot be tracked."""
+        if int(ids.min()) < 0 or int(ids.max()) >= self.MAX_TRACKED_ID:
+            return False
+        top = int(ids.max())
+        if top >= len(self._marks):
+            grown = np.full(max(top + 1, 2 * len(self._marks)), _NEVER, np.int64)
+            grown[: len(self._marks)] = self._marks
+            self._marks = grown
+        return True
+
+    def all_newer(self, ids: np.ndarray, stamps: np.ndarray) -> bool:
+        """Whether every point is newer than everything stored for its series."""
+        return self._fit(ids) and bool(np.all(stamps > self._marks[ids]))
+
+    def raise_to(self, ids: np.ndarray, stamps: np.ndarray) -> None:
+        """Record that these points are stored."""
+        if self._fit(ids):
+            np.maximum.at(self._marks, ids, stamps)
+
+
 def _range_clause(start: datetime | None, end: datetime | None) -> tuple[str, list[Any]]:
     clauses, params = [], []
     if start is not None:
@@ -88,13 +125,13 @@ class DuckDBStore:
         except duckdb.Error as err:
             raise StoreError(f"cannot open DuckDB store {self.path}: {err}") from err
         self._lock = threading.RLock()
-        self._high_water = self._load_high_water()
-
-    def _load_high_water(self) -> dict[int, int]:
         rows = self._connection.execute(
             "SELECT series_id, epoch_us(max(ts)) FROM points GROUP BY series_id"
         ).fetchall()
-        return {int(series): int(newest) for series, newest in rows}
+        self._high_water = HighWaterMarks(
+            np.array([row[0] for row in rows], np.int64),
+            np.array([row[1] for row in rows], np.int64),
+        )
 
     def close(self) -> None:
         """Close the file; the store cannot be used afterwards."""
@@ -111,30 +148,22 @@ class DuckDBStore:
 
     def write(self, batch: pa.Table) -> WriteReport:
         """Store a PointBatch in one transaction; last write wins on ``(series_id, ts)``."""
-        batch = prepare_batch(batch)
+        batch = prepare_batch(batch, sort=False)
         if batch.num_rows == 0:
             return WriteReport(received=0, inserted=0, replaced=0)
         ids = batch.column("series_id").to_numpy()
         stamps = batch.column("ts").cast(pa.int64()).to_numpy()
-        series, first = np.unique(ids, return_index=True)
-        newest = np.maximum.reduceat(stamps, first)
         with self._cursor() as con:
-            marks = np.fromiter(
-                (self._high_water.get(int(s), _NEVER) for s in series), np.int64, len(series)
-            )
             con.register("incoming", batch)
             try:
-                if bool(np.all(stamps[first] > marks)):
+                if self._high_water.all_newer(ids, stamps):
                     con.execute("INSERT INTO points SELECT * FROM incoming").fetchall()
                     replaced = 0
                 else:
                     replaced = self._replace(con, batch)
             finally:
                 con.unregister("incoming")
-            for key, stamp, mark in zip(
-                series.tolist(), newest.tolist(), marks.tolist(), strict=True
-            ):
-                self._high_water[key] = max(stamp, mark)
+            self._high_water.raise_to(ids, stamps)
         return WriteReport(
             received=batch.num_rows, inserted=batch.num_rows - replaced, replaced=replaced
         )

@@ -1,30 +1,33 @@
-"""The PostgreSQL store: points in a table partitioned by UTC day, written by binary COPY.
+"""The PostgreSQL store (PostgreSQL 14 or later): points partitioned by UTC day, written by COPY.
 
 Design:
 
 - ``<schema>.points(series_id int4, ts timestamptz, value float8, quality int2)`` is partitioned by
-  range of ``ts``, one partition ``points_YYYYMMDD`` per UTC day, created on demand before a write
-  (the store remembers the partitions it knows). There is no default partition: timestamps must lie
-  in [1970-01-01, 2200-01-01) UTC, and a batch with another one is refused, naming the row. The
-  primary key ``(series_id, ts)`` serves every lookup. Retention drops whole days as partitions.
-- A write applies :func:`valueloop.store.base.prepare_batch`, then runs one transaction, so a batch
-  is stored whole or not at all. The rows are encoded with numpy into PostgreSQL's binary COPY
-  format and copied straight into ``points`` (the usual case: new points). If the primary key
-  finds a point already stored, that COPY is rolled back to a savepoint and the rows go, one day at
-  a time, through a per-connection temporary staging table into ``INSERT ... ON CONFLICT
-  (series_id, ts) DO UPDATE`` on the day's partition, which counts inserted and replaced rows (a
-  row equal to the stored one is left alone). So a write is idempotent and the last write wins.
-  Rows are sorted by series and time, so a re-sent batch meets a stored point early and the
-  abandoned COPY costs little.
-- A :class:`psycopg_pool.ConnectionPool` holds the connections; every statement takes its values
-  as parameters, and the schema is quoted as an identifier.
+  range of ``ts``, one partition ``points_YYYYMMDD`` per UTC day. The primary key
+  ``(series_id, ts)`` serves every lookup. There is no default partition: timestamps must lie in
+  [1970-01-01, 2200-01-01) UTC, and a batch holding another one is refused, naming the row.
+- Partitions are created on demand before a write, in their own short transaction (created apart,
+  then attached, so readers and writers never wait for it); the store remembers those it knows.
+  Retention drops whole days as partitions and deletes inside the day it cuts.
+- The write rule: a write applies :func:`valueloop.store.base.prepare_batch`, then runs one
+  transaction, so a batch is stored whole or not at all. Its rows are encoded with numpy into
+  PostgreSQL's binary COPY format and copied straight into ``points`` (the usual case: new
+  points). If the primary key meets a point already stored, that COPY is rolled back to a
+  savepoint and the rows go, one day at a time, through a per-connection temporary staging table
+  into ``INSERT ... ON CONFLICT (series_id, ts) DO UPDATE`` on the day's partition, which counts
+  new rows by ``xmax = 0`` and leaves rows equal to the stored ones alone. So writing a batch twice
+  stores it once, and the last write wins. Rows are sorted by series and time, so a re-sent batch
+  meets a stored point early and the abandoned COPY costs little.
+- A :class:`psycopg_pool.ConnectionPool` holds the connections (opened with the store, closed by
+  :meth:`PostgresStore.close`). Every statement takes its values as parameters; the schema is
+  checked as a plain identifier and quoted.
 - Reads pack each column into one ``bytea`` of big-endian values (``string_agg`` of the ``*send``
-  functions) that numpy decodes without a Python object per value; point reads go in chunks of
-  ``_CHUNK_ROWS`` rows in one repeatable-read snapshot.
+  functions) that numpy decodes without a Python object per value. Point reads and exports go in
+  chunks of ``_CHUNK_ROWS`` points within one repeatable-read snapshot.
 - Downsampling buckets come from ``date_bin`` from the UTC epoch. Sums run in time order in
   PostgreSQL over values below 2**510, where no float sum can overflow; the few buckets holding
-  larger values are summed on the client, in the same order, so overflow gives infinity as in
-  Python rather than an error.
+  larger values are summed on the client, in the same order, so an overflow gives infinity as in
+  Python instead of an error.
 """
 
 from __future__ import annotations
@@ -59,8 +62,8 @@ from valueloop.store.base import (
     prepare_batch,
 )
 
-Connection = psycopg.Connection[TupleRow]
-Cursor = psycopg.Cursor[TupleRow]
+_Connection = psycopg.Connection[TupleRow]
+_Cursor = psycopg.Cursor[TupleRow]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
@@ -97,8 +100,8 @@ _COPY_ROW = np.dtype(
 _VALUE_AT = _COPY_ROW.itemsize - 14  # value (8 bytes), then quality length (4) and quality (2)
 _VALUE_BYTES = slice(_VALUE_AT, _VALUE_AT + 8)
 
-Kind = Literal["bool", "int2", "int4", "int8", "float8", "timestamptz"]
-_KINDS: dict[Kind, tuple[str, str]] = {
+_Kind = Literal["bool", "int2", "int4", "int8", "float8", "timestamptz"]
+_KINDS: dict[_Kind, tuple[str, str]] = {
     "bool": ("boolsend", "u1"),
     "int2": ("int2send", ">i2"),
     "int4": ("int4send", ">i4"),
@@ -106,7 +109,7 @@ _KINDS: dict[Kind, tuple[str, str]] = {
     "float8": ("float8send", ">f8"),
     "timestamptz": ("timestamptz_send", ">i8"),
 }
-_POINT_COLUMNS: tuple[tuple[str, Kind], ...] = (
+_POINT_COLUMNS: tuple[tuple[str, _Kind], ...] = (
     ("series_id", "int4"),
     ("ts", "timestamptz"),
     ("value", "float8"),
@@ -116,6 +119,20 @@ _POINT_COLUMNS: tuple[tuple[str, Kind], ...] = (
 _POINT_SELECT = sql.SQL(
     "SELECT series_id, ts, coalesce(value, 0) AS value, value IS NULL AS value_null, quality"
 )
+
+
+_BUCKET_COLUMNS: tuple[tuple[str, _Kind], ...] = (
+    ("series_id", "int4"),
+    ("bucket", "timestamptz"),
+    ("points", "int8"),
+    ("finites", "int8"),
+    ("total", "float8"),
+    ("huge", "int8"),
+    ("low", "float8"),
+    ("high", "float8"),
+    ("last", "float8"),
+)
+_HEAVY_COLUMNS: tuple[tuple[str, _Kind], ...] = (("number", "int8"), ("value", "float8"))
 
 
 @dataclass(frozen=True)
@@ -167,6 +184,14 @@ class _Columns:
         return _COPY_HEADER + body + _COPY_TRAILER
 
 
+def binary_copy_payload(batch: pa.Table) -> bytes:
+    """A PointBatch as the complete binary ``COPY`` stream the store itself sends.
+
+    Benchmarks use it to time a raw ``COPY`` of exactly the bytes the store writes.
+    """
+    return _Columns.of(prepare_batch(batch)).copy_payload()
+
+
 def _check_range(prepared: _Columns, batch: pa.Table) -> None:
     """Refuse timestamps outside [EPOCH, LATEST), naming the first such row of ``batch``."""
     if prepared.ts.min() >= 0 and prepared.ts.max() < _LATEST_US:
@@ -193,7 +218,7 @@ def _partition_name(day: int) -> str:
     return f"points_{date(1970, 1, 1) + timedelta(days=day):%Y%m%d}"
 
 
-def _packed(columns: Sequence[tuple[str, Kind]], query: sql.Composable) -> sql.Composed:
+def _packed(columns: Sequence[tuple[str, _Kind]], query: sql.Composable) -> sql.Composed:
     """One row: the row count of ``query``, then each column as one bytea of big-endian values.
 
     ``query`` must give no NULL in these columns (``string_agg`` would skip it) and order its rows;
@@ -211,7 +236,7 @@ def _packed(columns: Sequence[tuple[str, Kind]], query: sql.Composable) -> sql.C
 
 
 def _unpacked(
-    row: TupleRow | None, columns: Sequence[tuple[str, Kind]]
+    row: TupleRow | None, columns: Sequence[tuple[str, _Kind]]
 ) -> dict[str, npt.NDArray[Any]]:
     """Decode a row of :func:`_packed` into native arrays; timestamps as µs since the epoch."""
     if row is None:
@@ -253,6 +278,11 @@ def _sequential_sums(
         )
 
 
+def _message(err: psycopg.Error) -> str:
+    """A psycopg error on one line."""
+    return " ".join(str(err).split())
+
+
 def _location(url: str) -> str:
     """``user@host:port/dbname`` of a connection URL, without its password."""
     try:
@@ -273,16 +303,16 @@ def _schema_identifier(schema: str) -> sql.Identifier:
     return sql.Identifier(schema)
 
 
-def _connect(url: str) -> Connection:
+def _connect(url: str) -> _Connection:
     """One autocommit connection, with a clear error when the server cannot be reached."""
     where = _location(url)
-    timeout = int(str(conninfo_to_dict(url).get("connect_timeout", _CONNECT_TIMEOUT_S)))
+    timeout = conninfo_to_dict(url).get("connect_timeout", _CONNECT_TIMEOUT_S)
     try:
         return psycopg.connect(url, autocommit=True, connect_timeout=timeout)
     except psycopg.Error as err:
         raise StoreError(
-            f"cannot connect to PostgreSQL at {where}: {err}; check the URL, that the server runs "
-            "and that it accepts this user and database"
+            f"cannot connect to PostgreSQL at {where}: {_message(err)}; check the URL, that the "
+            "server runs and that it accepts this user and database"
         ) from err
 
 
@@ -293,7 +323,7 @@ def drop_schema(url: str, schema: str) -> None:
         with _connect(url) as connection:
             connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(identifier))
     except psycopg.Error as err:
-        raise StoreError(f"cannot drop PostgreSQL schema {schema}: {err}") from err
+        raise StoreError(f"cannot drop PostgreSQL schema {schema}: {_message(err)}") from err
 
 
 class PostgresStore:
@@ -311,7 +341,11 @@ class PostgresStore:
         with _connect(url) as connection, self._errors("create the schema"):
             with connection.transaction():
                 self._lock_schema(connection.cursor())
-                connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(self._schema))
+                exists = connection.execute(
+                    "SELECT FROM pg_namespace WHERE nspname = %s", [schema]
+                ).fetchone()
+                if exists is None:  # CREATE SCHEMA needs a privilege even when the schema exists
+                    connection.execute(sql.SQL("CREATE SCHEMA {}").format(self._schema))
                 connection.execute(
                     sql.SQL(
                         "CREATE TABLE IF NOT EXISTS {} (series_id int4 NOT NULL, "
@@ -321,23 +355,37 @@ class PostgresStore:
                     ).format(self._points)
                 )
             self._partitions = self._stored_partitions(connection.cursor())
-        self._pool: ConnectionPool[Connection] = ConnectionPool(
+        self._pool: ConnectionPool[_Connection] = ConnectionPool(
             url,
             min_size=1,
             max_size=pool_size,
             open=False,
-            # No server-side prepared statements: a generic plan cannot see how long the array
-            # parameters are and picks a full scan where an index probe per element is right.
-            kwargs={"autocommit": True, "prepare_threshold": None},
+            # No server-side prepared statements: a generic plan does not see the array lengths
+            # and time ranges it is given, and may scan everything where an index probe is right.
+            kwargs={
+                "autocommit": True,
+                "prepare_threshold": None,
+                "application_name": f"valueloop:{schema}",
+            },
             configure=self._configure,
+            check=ConnectionPool.check_connection,
             name=f"valueloop-{schema}",
         )
-        with self._errors("open the connection pool"):
+        try:
             self._pool.open(wait=True, timeout=_CONNECT_TIMEOUT_S)
+        except psycopg.Error as err:
+            self._pool.close()
+            raise StoreError(
+                f"PostgreSQL store {self._where}: cannot open the connection pool: {_message(err)}"
+            ) from err
 
     @staticmethod
-    def _configure(connection: Connection) -> None:
-        """Give a new pooled connection its staging table, emptied at every commit."""
+    def _configure(connection: _Connection) -> None:
+        """Give a new pooled connection its staging table, emptied at every commit.
+
+        JIT compilation is off: it costs these short queries more than it saves.
+        """
+        connection.execute("SET jit = off")
         connection.execute(
             sql.SQL(
                 "CREATE TEMP TABLE IF NOT EXISTS {} (series_id int4, ts timestamptz, "
@@ -360,20 +408,25 @@ class PostgresStore:
         try:
             yield
         except psycopg.Error as err:
+            hint = (
+                "; check that the server runs and accepts connections"
+                if isinstance(err, psycopg.OperationalError)
+                else ""
+            )
             raise StoreError(
-                f"PostgreSQL store {self._where}: cannot {action}: {err}".rstrip()
-                + "; check that the server runs and the schema is intact"
+                f"PostgreSQL store {self._where}: cannot {action}: {_message(err)}{hint}"
             ) from err
 
     @contextmanager
-    def _connection(self, action: str) -> Iterator[Connection]:
+    def _connection(self, action: str) -> Iterator[_Connection]:
+        """A pooled connection; a failure in the block is reported as failing to ``action``."""
         if self._pool.closed:
             raise StoreError(f"PostgreSQL store {self._where} is closed; open a new one")
         with self._errors(action), self._pool.connection() as connection:
             yield connection
 
     @contextmanager
-    def _snapshot(self, action: str) -> Iterator[Cursor]:
+    def _snapshot(self, action: str) -> Iterator[_Cursor]:
         """A binary cursor in a read-only transaction that sees one snapshot throughout."""
         with (
             self._connection(action) as connection,
@@ -383,13 +436,13 @@ class PostgresStore:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield cursor
 
-    def _lock_schema(self, cursor: Cursor) -> None:
+    def _lock_schema(self, cursor: _Cursor) -> None:
         """Serialise schema and partition changes of this store until the transaction ends."""
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [self._lock_key])
 
     # Partitions --------------------------------------------------------------------------------
 
-    def _stored_partitions(self, cursor: Cursor) -> set[int]:
+    def _stored_partitions(self, cursor: _Cursor) -> set[int]:
         """The days (since the epoch) that have a partition in the database."""
         cursor.execute(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
@@ -404,20 +457,35 @@ class PostgresStore:
                 days.add((day - EPOCH).days)
         return days
 
-    def _ensure_partitions(self, connection: Connection, days: Sequence[int]) -> None:
+    def _ensure_partitions(self, connection: _Connection, days: Sequence[int]) -> None:
+        """Create the partitions of ``days`` this store does not know, in their own transaction.
+
+        Each is created apart and then attached: ``ATTACH PARTITION`` locks ``points`` against other
+        schema changes only, where ``CREATE TABLE ... PARTITION OF`` would stop every reader and
+        writer until it commits.
+        """
         with self._partitions_lock:
             missing = [day for day in days if day not in self._partitions]
         if not missing:
             return
         with connection.transaction(), connection.cursor() as cursor:
             self._lock_schema(cursor)
+            stored = self._stored_partitions(cursor)
             for day in missing:
+                if day in stored:
+                    continue
+                partition = sql.Identifier(self.schema, _partition_name(day))
                 cursor.execute(
                     sql.SQL(
-                        "CREATE TABLE IF NOT EXISTS {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})"
+                        "CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+                    ).format(partition, self._points)
+                )
+                cursor.execute(
+                    sql.SQL(
+                        "ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})"
                     ).format(
-                        sql.Identifier(self.schema, _partition_name(day)),
                         self._points,
+                        partition,
                         sql.Literal(_at(day * _DAY_US)),
                         sql.Literal(_at((day + 1) * _DAY_US)),
                     )
@@ -450,7 +518,9 @@ class PostgresStore:
             received=prepared.num_rows, inserted=inserted, replaced=prepared.num_rows - inserted
         )
 
-    def _write(self, connection: Connection, columns: _Columns, days: npt.NDArray[np.int64]) -> int:
+    def _write(
+        self, connection: _Connection, columns: _Columns, days: npt.NDArray[np.int64]
+    ) -> int:
         """Store the rows; return how many were new."""
         self._ensure_partitions(connection, np.unique(days).tolist())
         with connection.transaction(), connection.cursor() as cursor:
@@ -471,14 +541,14 @@ class PostgresStore:
             return inserted
 
     @staticmethod
-    def _copy(cursor: Cursor, table: sql.Identifier, columns: _Columns) -> None:
+    def _copy(cursor: _Cursor, table: sql.Identifier, columns: _Columns) -> None:
         statement = sql.SQL(
             "COPY {} (series_id, ts, value, quality) FROM STDIN (FORMAT BINARY)"
         ).format(table)
         with cursor.copy(statement) as copy:
             copy.write(columns.copy_payload())
 
-    def _upsert(self, cursor: Cursor, day: int) -> int:
+    def _upsert(self, cursor: _Cursor, day: int) -> int:
         """Upsert the staged rows into the partition of ``day``; return how many were new."""
         cursor.execute(
             sql.SQL(
@@ -619,59 +689,47 @@ class PostgresStore:
         """Aggregate per series and UTC-aligned bucket of width ``every``; no empty buckets.
 
         ``avg``, ``min``, ``max`` and ``last`` (the value of the latest point) take the finite
-        values only and are null without one; ``count`` counts every point.
+        values only and are null without one; ``count`` counts every point. Each series is
+        aggregated on its own, its points ordered by bucket and time so that sums add in time
+        order; ``last`` gathers a bucket's finite values into an array, so a bucket of tens of
+        millions of points costs that much memory on the server.
         """
         check_aggregates(aggs, every)
         params: dict[str, Any] = {
             "every": every,
             "epoch": EPOCH,
-            "series": [int(sid) for sid in series],
+            "series": sorted({int(sid) for sid in series}),
             "huge": _HUGE,
         }
-        binned = sql.SQL(
-            "SELECT series_id, date_bin(%(every)s, ts, %(epoch)s) AS bucket, ts, value FROM {} "
-            "WHERE series_id = ANY(%(series)s::int4[]){}"
-        ).format(self._points, self._range(start, end, params))
-        # Ordered by time within each bucket, so that sums add in the reference's order.
-        grouped = sql.SQL(
-            "SELECT series_id, bucket, count(*) AS points, count(*) FILTER (WHERE {finite}) "
-            "AS finite, coalesce(sum(value) FILTER (WHERE abs(value) < %(huge)s), 0) AS total, "
-            "count(*) FILTER (WHERE abs(value) >= %(huge)s AND {finite}) AS huge, "
-            "coalesce(min(value) FILTER (WHERE {finite}), 0) AS low, "
-            "coalesce(max(value) FILTER (WHERE {finite}), 0) AS high, "
-            "max(ts) FILTER (WHERE {finite}) AS last_ts "
-            "FROM ({binned} ORDER BY series_id, bucket, ts) AS binned GROUP BY series_id, bucket"
-        ).format(finite=_FINITE, binned=binned)
-        columns: list[tuple[str, Kind]] = [
-            ("series_id", "int4"),
-            ("bucket", "timestamptz"),
-            ("points", "int8"),
-            ("finite", "int8"),
-            ("total", "float8"),
-            ("huge", "int8"),
-            ("low", "float8"),
-            ("high", "float8"),
-            ("last", "float8"),
-        ]
+        within = self._range(start, end, params)
         query = _packed(
-            columns,
+            _BUCKET_COLUMNS,
             sql.SQL(
-                "SELECT g.*, coalesce(p.value, 0) AS last FROM ({}) AS g "
-                "LEFT JOIN {} AS p ON p.series_id = g.series_id AND p.ts = g.last_ts "
-                "ORDER BY g.series_id, g.bucket"
-            ).format(grouped, self._points),
+                "SELECT s.series_id, b.* FROM unnest(%(series)s::int4[]) AS s(series_id) "
+                "CROSS JOIN LATERAL (SELECT bucket, count(*) AS points, "
+                "count(*) FILTER (WHERE finite) AS finites, "
+                "coalesce(sum(value) FILTER (WHERE abs(value) < %(huge)s), 0) AS total, "
+                "count(*) FILTER (WHERE finite AND abs(value) >= %(huge)s) AS huge, "
+                "coalesce(min(value) FILTER (WHERE finite), 0) AS low, "
+                "coalesce(max(value) FILTER (WHERE finite), 0) AS high, coalesce((array_agg(value) "
+                "FILTER (WHERE finite))[count(*) FILTER (WHERE finite)], 0) AS last "
+                "FROM (SELECT date_bin(%(every)s, ts, %(epoch)s) AS bucket, ts, value, {finite} "
+                "AS finite FROM {points} WHERE series_id = s.series_id{within} "
+                "ORDER BY bucket, ts) AS binned GROUP BY bucket) AS b "
+                "ORDER BY s.series_id, b.bucket"
+            ).format(finite=_FINITE, points=self._points, within=within),
         )
         with self._snapshot("downsample points") as cursor:
             cursor.execute(query, params)
-            found = _unpacked(cursor.fetchone(), columns)
+            found = _unpacked(cursor.fetchone(), _BUCKET_COLUMNS)
             totals = found["total"]
             heavy = np.flatnonzero(found["huge"])
             if len(heavy):
                 totals = totals.copy()
-                totals[heavy] = self._heavy_sums(cursor, binned, params, found, heavy)
-        empty = found["finite"] == 0
+                totals[heavy] = self._heavy_sums(cursor, found, heavy, every, within, params)
+        empty = found["finites"] == 0
         with np.errstate(divide="ignore", invalid="ignore"):
-            averages = totals / found["finite"]
+            averages = totals / found["finites"]
         arrays: dict[str, pa.Array] = {
             "avg": pa.array(averages, pa.float64(), mask=empty),
             "min": pa.array(found["low"], pa.float64(), mask=empty),
@@ -688,36 +746,41 @@ class PostgresStore:
             names=["series_id", "bucket", *aggs],
         )
 
-    @staticmethod
     def _heavy_sums(
-        cursor: Cursor,
-        binned: sql.Composable,
-        params: dict[str, Any],
+        self,
+        cursor: _Cursor,
         found: dict[str, npt.NDArray[Any]],
         heavy: npt.NDArray[np.intp],
+        every: timedelta,
+        within: sql.Composable,
+        params: dict[str, Any],
     ) -> npt.NDArray[np.float64]:
         """Time-ordered sums of the finite values of the buckets ``heavy`` (rows of ``found``),
         which hold values too large to sum in PostgreSQL without an overflow error."""
-        columns: list[tuple[str, Kind]] = [("bucket", "int8"), ("value", "float8")]
         stamp = POINT_SCHEMA.field("ts").type
+        starts = found["bucket"][heavy]
         cursor.execute(
             _packed(
-                columns,
+                _HEAVY_COLUMNS,
                 sql.SQL(
-                    "SELECT b.number AS bucket, value FROM ({}) AS p JOIN unnest(%(heavy_series)s"
-                    "::int4[], %(heavy_buckets)s::timestamptz[]) WITH ORDINALITY "
-                    "AS b(series_id, bucket, number) USING (series_id, bucket) WHERE {} "
-                    "ORDER BY b.number, ts"
-                ).format(binned, _FINITE),
+                    "SELECT b.number, p.value FROM unnest(%(heavy_series)s::int4[], "
+                    "%(heavy_starts)s::timestamptz[], %(heavy_ends)s::timestamptz[]) "
+                    "WITH ORDINALITY AS b(series_id, low, high, number) "
+                    "CROSS JOIN LATERAL (SELECT ts, value FROM {} WHERE series_id = b.series_id "
+                    "AND ts >= b.low AND ts < b.high{} AND {}) AS p ORDER BY b.number, p.ts"
+                ).format(self._points, within, _FINITE),
             ),
             params
             | {
                 "heavy_series": found["series_id"][heavy].tolist(),
-                "heavy_buckets": pa.array(found["bucket"][heavy], stamp).to_pylist(),
+                "heavy_starts": pa.array(starts, stamp).to_pylist(),
+                "heavy_ends": pa.array(
+                    starts + every // timedelta(microseconds=1), stamp
+                ).to_pylist(),
             },
         )
-        values = _unpacked(cursor.fetchone(), columns)
-        return _sequential_sums(values["bucket"], values["value"])
+        values = _unpacked(cursor.fetchone(), _HEAVY_COLUMNS)
+        return _sequential_sums(values["number"], values["value"])
 
     def export_parquet(
         self, path: Path, start: datetime | None = None, end: datetime | None = None
