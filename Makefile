@@ -35,6 +35,7 @@ test: lint typecheck
 bench: $(STAMP_DEV)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/demo_stages.py
+	$(BIN)/python bench/store.py
 
 clean:
 	rm -rf $(VENV) valueloop-data .pytest_cache .mypy_cache .ruff_cache

@@ -42,7 +42,10 @@ class PostgresRaw:
         return self
 
     def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
     ) -> None:
         self.connection.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
         self.connection.close()
@@ -52,9 +55,12 @@ class PostgresRaw:
         started = time.perf_counter()
         for part in parts:
             payload = binary_copy_payload(part)
-            with self.connection.transaction(), self.connection.cursor() as cursor:
-                with cursor.copy(f"COPY {RAW_TABLE} FROM STDIN (FORMAT BINARY)") as copy:
-                    copy.write(payload)
+            with (
+                self.connection.transaction(),
+                self.connection.cursor() as cursor,
+                cursor.copy(f"COPY {RAW_TABLE} FROM STDIN (FORMAT BINARY)") as copy,
+            ):
+                copy.write(payload)
         return time.perf_counter() - started
 
     def analyze(self) -> None:

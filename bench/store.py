@@ -32,12 +32,12 @@ import pyarrow as pa
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-from valueloop.store.tiered import TieredStore
 
 from common import write_result
 from valueloop.schema import POINT_SCHEMA
 from valueloop.store.base import TimeSeriesStore
 from valueloop.store.duckdb import DuckDBStore
+from valueloop.store.tiered import TieredStore
 
 SERIES = 1_000
 STEP = timedelta(seconds=10)

@@ -15,9 +15,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from crash_writer import SERIES, STEPS, numbered_batch  # noqa: E402
+from crash_writer import SERIES, STEPS, numbered_batch
 
-from valueloop.store.writer import StoreClient  # noqa: E402
+from valueloop.store.writer import StoreClient
 
 
 def produce(client: StoreClient, first: int, count: int) -> None:
