@@ -280,3 +280,12 @@ def test_every_backend_matches_the_reference(
             store.read(series).column("ts").to_pylist()
             == reference.read(series).column("ts").to_pylist()
         )
+
+
+def test_timestamps_outside_1970_2200_refuse_the_batch(store: TimeSeriesStore) -> None:
+    rows = [(1, T0, 1.0, 0), (1, datetime(2200, 1, 1, tzinfo=UTC), 2.0, 0)]
+    with pytest.raises(StoreError, match=r"column 'ts', row 1: 2200-01-01"):
+        store.write(points(rows))
+    with pytest.raises(StoreError, match=r"column 'ts', row 0: 1969-12-31"):
+        store.write(points([(1, datetime(1969, 12, 31, 23, 59, tzinfo=UTC), 1.0, 0)]))
+    assert store.read([1]).num_rows == 0

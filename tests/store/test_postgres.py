@@ -144,7 +144,7 @@ def test_timestamps_outside_1970_to_2200_are_refused_naming_the_row(
     store: PostgresStore, schema: str, moment: datetime, shown: str
 ) -> None:
     batch = points([(1, T0, 1.0, 0), (2, T0, 1.0, 0), (1, moment, 1.0, 0)])
-    with pytest.raises(StoreError, match=rf"column 'ts' row 2 is {shown}.* 1970-01-01 .*2200"):
+    with pytest.raises(StoreError, match=rf"column 'ts', row 2: {shown}.* 1970-01-01..2200"):
         store.write(batch)
     assert store.info()[0].points == 0
     assert partitions(schema) == []

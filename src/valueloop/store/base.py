@@ -6,6 +6,8 @@
 - Timestamps are microseconds in UTC: a batch with another time zone is converted, a batch with
   naive timestamps is refused.
 - NaN and infinite values are kept with quality bad (2), never dropped.
+- A batch with a timestamp outside 1970-01-01..2200-01-01 UTC is refused whole, with an error
+  naming the column and row (the ingest pipeline dead-letters such rows before they get here).
 - Downsampling buckets are aligned to the UTC epoch; buckets without points are absent.
 """
 
@@ -23,6 +25,9 @@ import pyarrow.compute as pc
 
 from valueloop.errors import StoreError
 from valueloop.schema import POINT_SCHEMA, Quality, schema_problem
+
+EARLIEST_US = 0  # 1970-01-01T00:00:00Z, in microseconds since the epoch
+LATEST_US = 7_258_118_400_000_000  # 2200-01-01T00:00:00Z, excluded
 
 Aggregate = Literal["avg", "min", "max", "last", "count"]
 AGGREGATES: tuple[Aggregate, ...] = ("avg", "min", "max", "last", "count")
@@ -130,6 +135,13 @@ def prepare_batch(batch: pa.Table, *, sort: bool = True) -> pa.Table:
         batch = batch.set_column(3, POINT_SCHEMA.field("quality"), quality)
     ids = batch.column("series_id").to_numpy()
     stamps = batch.column("ts").cast(pa.int64()).to_numpy()
+    outside = np.flatnonzero((stamps < EARLIEST_US) | (stamps >= LATEST_US))
+    if len(outside):
+        row = int(outside[0])
+        raise StoreError(
+            f"PointBatch column 'ts', row {row}: {batch.column('ts')[row].as_py().isoformat()} is "
+            f"outside 1970-01-01..2200-01-01 UTC ({len(outside)} such rows); nothing was stored"
+        )
     if _strictly_ordered(ids, stamps) or (not sort and _strictly_ordered(stamps, ids)):
         return batch.combine_chunks()
     return _sorted_last_write_wins(batch)

@@ -66,11 +66,8 @@ _Connection = psycopg.Connection[TupleRow]
 _Cursor = psycopg.Cursor[TupleRow]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(2200, 1, 1, tzinfo=UTC)
-"""Timestamps must lie in ``[EPOCH, LATEST)``."""
 
 _DAY_US = 86_400_000_000
-_LATEST_US = (LATEST - EPOCH) // timedelta(microseconds=1)
 _PG_EPOCH_US = 946_684_800_000_000  # PostgreSQL counts microseconds from 2000-01-01 UTC
 _CHUNK_ROWS = 1_000_000
 _CONNECT_TIMEOUT_S = 10
@@ -190,18 +187,6 @@ def binary_copy_payload(batch: pa.Table) -> bytes:
     Benchmarks use it to time a raw ``COPY`` of exactly the bytes the store writes.
     """
     return _Columns.of(prepare_batch(batch)).copy_payload()
-
-
-def _check_range(prepared: _Columns, batch: pa.Table) -> None:
-    """Refuse timestamps outside [EPOCH, LATEST), naming the first such row of ``batch``."""
-    if prepared.ts.min() >= 0 and prepared.ts.max() < _LATEST_US:
-        return
-    given = batch.column("ts").cast(POINT_SCHEMA.field("ts").type).cast(pa.int64()).to_numpy()
-    row = int(np.flatnonzero((given < 0) | (given >= _LATEST_US))[0])
-    raise StoreError(
-        f"PointBatch column 'ts' row {row} is {np.datetime64(int(given[row]), 'us')} UTC; the "
-        f"PostgreSQL store keeps timestamps from {EPOCH:%Y-%m-%d} to before {LATEST:%Y-%m-%d} UTC"
-    )
 
 
 def _aware(moment: datetime, name: str) -> datetime:
@@ -501,7 +486,6 @@ class PostgresStore:
         if prepared.num_rows == 0:
             return WriteReport(received=0, inserted=0, replaced=0)
         columns = _Columns.of(prepared)
-        _check_range(columns, batch)
         days = columns.ts // _DAY_US
         with self._connection("write points") as connection:
             try:
