@@ -8,7 +8,7 @@ from types import TracebackType
 import psycopg
 import pyarrow as pa
 
-from valueloop.store.postgres import binary_copy_payload
+from valueloop.store.pgwire import binary_copy_payload
 
 RAW_TABLE = "public.vl_bench_raw"
 RAW_QUERIES = {

@@ -11,7 +11,7 @@ Design:
   Retention drops whole days as partitions and deletes inside the day it cuts.
 - The write rule: a write applies :func:`valueloop.store.base.prepare_batch`, then runs one
   transaction, so a batch is stored whole or not at all. Its rows are encoded with numpy into
-  PostgreSQL's binary COPY format and copied straight into ``points`` (the usual case: new
+  PostgreSQL's binary COPY format (:mod:`valueloop.store.pgwire`) and copied into ``points`` (new
   points). If the primary key meets a point already stored, that COPY is rolled back to a
   savepoint and the rows go, one day at a time, through a per-connection temporary staging table
   into ``INSERT ... ON CONFLICT (series_id, ts) DO UPDATE`` on the day's partition, which counts
@@ -36,10 +36,9 @@ import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -61,6 +60,13 @@ from valueloop.store.base import (
     check_aggregates,
     prepare_batch,
 )
+from valueloop.store.pgwire import (
+    Columns,
+    Kind,
+    packed,
+    points_table,
+    unpacked,
+)
 
 _Connection = psycopg.Connection[TupleRow]
 _Cursor = psycopg.Cursor[TupleRow]
@@ -68,7 +74,6 @@ _Cursor = psycopg.Cursor[TupleRow]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _DAY_US = 86_400_000_000
-_PG_EPOCH_US = 946_684_800_000_000  # PostgreSQL counts microseconds from 2000-01-01 UTC
 _CHUNK_ROWS = 1_000_000
 _CONNECT_TIMEOUT_S = 10
 _HUGE = 2.0**510  # below this, no sum of up to 2**513 values overflows a float8
@@ -77,36 +82,7 @@ _PARTITION_NAME = re.compile(r"points_(\d{8})")
 _STAGING = sql.Identifier("pg_temp", "valueloop_staging")
 _FINITE = sql.SQL("value > '-Infinity'::float8 AND value < 'Infinity'::float8")
 
-# Binary COPY: a signature, flags and header extension length, rows, then a -1 trailer. Each row is
-# a field count, then each field as its byte length and big-endian value (length -1: NULL).
-_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
-_COPY_TRAILER = b"\xff\xff"
-_COPY_ROW = np.dtype(
-    [
-        ("fields", ">i2"),
-        ("series_id_len", ">i4"),
-        ("series_id", ">i4"),
-        ("ts_len", ">i4"),
-        ("ts", ">i8"),
-        ("value_len", ">i4"),
-        ("value", ">f8"),
-        ("quality_len", ">i4"),
-        ("quality", ">i2"),
-    ]
-)
-_VALUE_AT = _COPY_ROW.itemsize - 14  # value (8 bytes), then quality length (4) and quality (2)
-_VALUE_BYTES = slice(_VALUE_AT, _VALUE_AT + 8)
-
-_Kind = Literal["bool", "int2", "int4", "int8", "float8", "timestamptz"]
-_KINDS: dict[_Kind, tuple[str, str]] = {
-    "bool": ("boolsend", "u1"),
-    "int2": ("int2send", ">i2"),
-    "int4": ("int4send", ">i4"),
-    "int8": ("int8send", ">i8"),
-    "float8": ("float8send", ">f8"),
-    "timestamptz": ("timestamptz_send", ">i8"),
-}
-_POINT_COLUMNS: tuple[tuple[str, _Kind], ...] = (
+_POINT_COLUMNS: tuple[tuple[str, Kind], ...] = (
     ("series_id", "int4"),
     ("ts", "timestamptz"),
     ("value", "float8"),
@@ -118,7 +94,7 @@ _POINT_SELECT = sql.SQL(
 )
 
 
-_BUCKET_COLUMNS: tuple[tuple[str, _Kind], ...] = (
+_BUCKET_COLUMNS: tuple[tuple[str, Kind], ...] = (
     ("series_id", "int4"),
     ("bucket", "timestamptz"),
     ("points", "int8"),
@@ -129,64 +105,7 @@ _BUCKET_COLUMNS: tuple[tuple[str, _Kind], ...] = (
     ("high", "float8"),
     ("last", "float8"),
 )
-_HEAVY_COLUMNS: tuple[tuple[str, _Kind], ...] = (("number", "int8"), ("value", "float8"))
-
-
-@dataclass(frozen=True)
-class _Columns:
-    """Arrays of one series-sorted PointBatch: the form the binary COPY encoder takes."""
-
-    series_id: npt.NDArray[np.int32]
-    ts: npt.NDArray[np.int64]
-    value: npt.NDArray[np.float64]
-    value_null: npt.NDArray[np.bool_] | None
-    quality: npt.NDArray[np.uint8]
-
-    @classmethod
-    def of(cls, batch: pa.Table) -> _Columns:
-        value = batch.column("value")
-        return cls(
-            series_id=batch.column("series_id").to_numpy(),
-            ts=batch.column("ts").cast(pa.int64()).to_numpy(),
-            value=value.to_numpy(),
-            value_null=value.is_null().to_numpy() if value.null_count else None,
-            quality=batch.column("quality").to_numpy(),
-        )
-
-    def take(self, rows: npt.NDArray[np.intp]) -> _Columns:
-        """The given rows, in the given order."""
-        return _Columns(
-            self.series_id[rows],
-            self.ts[rows],
-            self.value[rows],
-            None if self.value_null is None else self.value_null[rows],
-            self.quality[rows],
-        )
-
-    def copy_payload(self) -> bytes:
-        """The rows as a complete binary COPY stream."""
-        rows = np.empty(len(self.ts), _COPY_ROW)
-        rows["fields"] = 4
-        rows["series_id_len"], rows["series_id"] = 4, self.series_id
-        rows["ts_len"], rows["ts"] = 8, self.ts - _PG_EPOCH_US
-        rows["value_len"], rows["value"] = 8, self.value
-        rows["quality_len"], rows["quality"] = 2, self.quality
-        if self.value_null is None or not self.value_null.any():
-            body = rows.tobytes()
-        else:  # a NULL field is its length -1 without value bytes
-            rows["value_len"][self.value_null] = -1
-            keep = np.ones((len(rows), _COPY_ROW.itemsize), np.bool_)
-            keep[self.value_null, _VALUE_BYTES] = False
-            body = rows.view(np.uint8).reshape(len(rows), _COPY_ROW.itemsize)[keep].tobytes()
-        return _COPY_HEADER + body + _COPY_TRAILER
-
-
-def binary_copy_payload(batch: pa.Table) -> bytes:
-    """A PointBatch as the complete binary ``COPY`` stream the store itself sends.
-
-    Benchmarks use it to time a raw ``COPY`` of exactly the bytes the store writes.
-    """
-    return _Columns.of(prepare_batch(batch)).copy_payload()
+_HEAVY_COLUMNS: tuple[tuple[str, Kind], ...] = (("number", "int8"), ("value", "float8"))
 
 
 def _aware(moment: datetime, name: str) -> datetime:
@@ -201,54 +120,6 @@ def _at(micros: int) -> datetime:
 
 def _partition_name(day: int) -> str:
     return f"points_{date(1970, 1, 1) + timedelta(days=day):%Y%m%d}"
-
-
-def _packed(columns: Sequence[tuple[str, _Kind]], query: sql.Composable) -> sql.Composed:
-    """One row: the row count of ``query``, then each column as one bytea of big-endian values.
-
-    ``query`` must give no NULL in these columns (``string_agg`` would skip it) and order its rows;
-    a plain aggregate keeps that order.
-    """
-    packed = [
-        sql.SQL("string_agg({}({}), ''::bytea)").format(
-            sql.SQL(_KINDS[kind][0]), sql.Identifier(name)
-        )
-        for name, kind in columns
-    ]
-    return sql.SQL("SELECT count(*), {} FROM ({}) AS rows").format(
-        sql.SQL(", ").join(packed), query
-    )
-
-
-def _unpacked(
-    row: TupleRow | None, columns: Sequence[tuple[str, _Kind]]
-) -> dict[str, npt.NDArray[Any]]:
-    """Decode a row of :func:`_packed` into native arrays; timestamps as µs since the epoch."""
-    if row is None:
-        raise StoreError("PostgreSQL store: a packed query returned no row")
-    arrays: dict[str, npt.NDArray[Any]] = {}
-    for (name, kind), data in zip(columns, row[1:], strict=True):
-        big_endian = np.frombuffer(data or b"", _KINDS[kind][1])
-        array = big_endian.astype(big_endian.dtype.newbyteorder("="))
-        if kind == "timestamptz":
-            array += _PG_EPOCH_US
-        elif kind == "bool":
-            array = array.astype(np.bool_)
-        arrays[name] = array
-    return arrays
-
-
-def _points_table(arrays: dict[str, npt.NDArray[Any]]) -> pa.Table:
-    nulls = arrays["value_null"]
-    return pa.table(
-        {
-            "series_id": pa.array(arrays["series_id"], pa.int32()),
-            "ts": pa.array(arrays["ts"], POINT_SCHEMA.field("ts").type),
-            "value": pa.array(arrays["value"], pa.float64(), mask=nulls if nulls.any() else None),
-            "quality": pa.array(arrays["quality"].astype(np.uint8), pa.uint8()),
-        },
-        schema=POINT_SCHEMA,
-    )
 
 
 def _sequential_sums(
@@ -485,7 +356,7 @@ class PostgresStore:
         prepared = prepare_batch(batch)
         if prepared.num_rows == 0:
             return WriteReport(received=0, inserted=0, replaced=0)
-        columns = _Columns.of(prepared)
+        columns = Columns.of(prepared)
         days = columns.ts // _DAY_US
         with self._connection("write points") as connection:
             try:
@@ -502,9 +373,7 @@ class PostgresStore:
             received=prepared.num_rows, inserted=inserted, replaced=prepared.num_rows - inserted
         )
 
-    def _write(
-        self, connection: _Connection, columns: _Columns, days: npt.NDArray[np.int64]
-    ) -> int:
+    def _write(self, connection: _Connection, columns: Columns, days: npt.NDArray[np.int64]) -> int:
         """Store the rows; return how many were new."""
         self._ensure_partitions(connection, np.unique(days).tolist())
         with connection.transaction(), connection.cursor() as cursor:
@@ -525,7 +394,7 @@ class PostgresStore:
             return inserted
 
     @staticmethod
-    def _copy(cursor: _Cursor, table: sql.Identifier, columns: _Columns) -> None:
+    def _copy(cursor: _Cursor, table: sql.Identifier, columns: Columns) -> None:
         statement = sql.SQL(
             "COPY {} (series_id, ts, value, quality) FROM STDIN (FORMAT BINARY)"
         ).format(table)
@@ -613,7 +482,7 @@ class PostgresStore:
             else sql.SQL("series_id = ANY(%(later)s::int4[])")
         )
         branch = sql.SQL("SELECT series_id, ts, value, quality FROM {} WHERE ").format(self._points)
-        query = _packed(
+        query = packed(
             _POINT_COLUMNS,
             sql.SQL(
                 "{select} FROM (({branch}series_id = %(after_series)s::int8 "
@@ -629,7 +498,7 @@ class PostgresStore:
                 if wanted is not None:
                     params["later"] = [sid for sid in wanted if sid > after_series]
                 cursor.execute(query, params)
-                table = _points_table(_unpacked(cursor.fetchone(), _POINT_COLUMNS))
+                table = points_table(unpacked(cursor.fetchone(), _POINT_COLUMNS))
                 if table.num_rows:
                     yield table
                 if table.num_rows < _CHUNK_ROWS:
@@ -646,7 +515,7 @@ class PostgresStore:
 
     def latest(self, series: Sequence[int]) -> pa.Table:
         """The newest point of each of ``series`` that has one."""
-        query = _packed(
+        query = packed(
             _POINT_COLUMNS,
             sql.SQL(
                 "{} FROM (SELECT DISTINCT unnest(%s::int4[]) AS series_id) AS s "
@@ -660,7 +529,7 @@ class PostgresStore:
             connection.cursor(binary=True) as cursor,
         ):
             cursor.execute(query, [[int(sid) for sid in series]])
-            return _points_table(_unpacked(cursor.fetchone(), _POINT_COLUMNS))
+            return points_table(unpacked(cursor.fetchone(), _POINT_COLUMNS))
 
     def downsample(
         self,
@@ -686,7 +555,7 @@ class PostgresStore:
             "huge": _HUGE,
         }
         within = self._range(start, end, params)
-        query = _packed(
+        query = packed(
             _BUCKET_COLUMNS,
             sql.SQL(
                 "SELECT s.series_id, b.* FROM unnest(%(series)s::int4[]) AS s(series_id) "
@@ -705,7 +574,7 @@ class PostgresStore:
         )
         with self._snapshot("downsample points") as cursor:
             cursor.execute(query, params)
-            found = _unpacked(cursor.fetchone(), _BUCKET_COLUMNS)
+            found = unpacked(cursor.fetchone(), _BUCKET_COLUMNS)
             totals = found["total"]
             heavy = np.flatnonzero(found["huge"])
             if len(heavy):
@@ -744,7 +613,7 @@ class PostgresStore:
         stamp = POINT_SCHEMA.field("ts").type
         starts = found["bucket"][heavy]
         cursor.execute(
-            _packed(
+            packed(
                 _HEAVY_COLUMNS,
                 sql.SQL(
                     "SELECT b.number, p.value FROM unnest(%(heavy_series)s::int4[], "
@@ -763,7 +632,7 @@ class PostgresStore:
                 ).to_pylist(),
             },
         )
-        values = _unpacked(cursor.fetchone(), _HEAVY_COLUMNS)
+        values = unpacked(cursor.fetchone(), _HEAVY_COLUMNS)
         return _sequential_sums(values["number"], values["value"])
 
     def export_parquet(
