@@ -89,3 +89,33 @@ def test_api_answers_with_a_token_and_refuses_without(
         assert good.json()["plan_status"] in ("OPTIMAL", "FEASIBLE")
         page = httpx.get(f"{base}/")
         assert page.status_code == 200 and "echarts" in page.text
+
+
+def test_the_demo_store_compacts_and_checks_clean(demo_run: tuple[dict[str, Any], Path]) -> None:
+    import subprocess
+    import sys
+
+    _, data = demo_run
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "valueloop", "store", *args, "--data-dir", str(data)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    before = open_site(PACK.site_file, data)
+    points = before.points.read(list(range(1, 25)))
+    before.close()
+    assert "moved" in run("compact", "--older-than", "30d")
+    after = open_site(PACK.site_file, data)
+    try:
+        assert after.points.read(list(range(1, 25))).equals(points)
+        assert {tier.tier for tier in after.points.info() if tier.points} == {"hot", "cold"}
+    finally:
+        after.close()
+    assert "FAILED" not in run("check")

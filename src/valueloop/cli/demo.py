@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,7 +16,7 @@ from valueloop.api.auth import issue_token
 from valueloop.cli.serve import serve_site
 from valueloop.loop import STAGES, Loop
 from valueloop.packs.base import get_pack
-from valueloop.site import Site, open_site, store_path
+from valueloop.site import COLD_FOLDER, Site, open_site, store_path
 
 console = Console()
 
@@ -77,6 +78,7 @@ def demo(
     database = store_path(config, data_dir)
     for stale in (database, database.with_name(database.name + ".wal")):
         stale.unlink(missing_ok=True)
+    shutil.rmtree(data_dir / COLD_FOLDER, ignore_errors=True)
     site = open_site(config, data_dir)
     with Progress(
         SpinnerColumn(),
