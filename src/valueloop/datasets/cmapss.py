@@ -9,12 +9,14 @@ to the dead-letter table instead of failing or dropping them silently.
 from __future__ import annotations
 
 import gzip
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from valueloop.datasets import data_dir
 from valueloop.errors import DataError
@@ -26,8 +28,10 @@ MEASUREMENTS = OPERATING_SETTINGS + SENSORS
 COLUMNS = ("unit", "cycle", *MEASUREMENTS)
 
 _NUMBER = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
+_WHOLE = r"^\+?\d{1,9}$"
 
 Split = Literal["train", "test"]
+_REJECTED_SCHEMA = pa.schema([("line", pa.int64()), ("raw", pa.string()), ("reason", pa.string())])
 
 
 @dataclass(frozen=True)
@@ -59,8 +63,40 @@ def read_text(path: Path) -> str:
         return handle.read()
 
 
+def _parse_clean(text: str) -> pa.Table | None:
+    """Arrow's CSV reader on well-formed text (fast); None if any row is not."""
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    trailing = [f"trailing_{i}" for i in range(2)]
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(text.encode()),
+            read_options=pacsv.ReadOptions(column_names=[*COLUMNS, *trailing]),
+            parse_options=pacsv.ParseOptions(delimiter=" "),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.float64() for name in COLUMNS},
+                include_columns=list(COLUMNS),
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if table.num_rows != lines or any(table.column(name).null_count for name in COLUMNS):
+        return None
+    ids = {name: pc.cast(table.column(name), pa.int32()) for name in ("unit", "cycle")}
+    if not all(
+        pc.all(pc.equal(pc.cast(ids[n], pa.float64()), table.column(n))).as_py() for n in ids
+    ):
+        return None
+    return table.set_column(0, "unit", ids["unit"]).set_column(1, "cycle", ids["cycle"])
+
+
 def parse_cmapss_text(text: str) -> ParsedText:
-    """Parse C-MAPSS rows; rows with a wrong field count or a non-number go to ``rejected``."""
+    """Parse C-MAPSS rows; rows with a wrong field count or a non-number go to ``rejected``.
+
+    Well-formed text goes through Arrow's CSV reader; any other text is read row by row.
+    """
+    clean = _parse_clean(text)
+    if clean is not None:
+        return ParsedText(rows=clean, rejected=_REJECTED_SCHEMA.empty_table())
     lines = pa.array(text.splitlines(), pa.string())
     line_numbers = pa.array(range(1, len(lines) + 1), pa.int64())
     trimmed = pc.utf8_trim_whitespace(lines)
@@ -84,9 +120,10 @@ def parse_cmapss_text(text: str) -> ParsedText:
     columns: dict[str, pa.Array] = {}
     for index, name in enumerate(COLUMNS):
         values = pc.list_element(padded, index)
-        numeric = pc.match_substring_regex(values, _NUMBER)
+        whole = name in ("unit", "cycle")
+        numeric = pc.match_substring_regex(values, _WHOLE if whole else _NUMBER)
         reason = pc.binary_join_element_wise(
-            pa.scalar(f"column {name}: not a number: "), values, ""
+            pa.scalar(f"column {name}: not {'a whole' if whole else 'a'} number: "), values, ""
         )
         reasons = pc.coalesce(reasons, pc.if_else(numeric, pa.scalar(None, pa.string()), reason))
         columns[name] = pc.if_else(numeric, values, pa.scalar("nan"))
