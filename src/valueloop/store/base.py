@@ -124,7 +124,7 @@ def prepare_batch(batch: pa.Table, *, sort: bool = True) -> pa.Table:
     batch = batch.select(POINT_SCHEMA.names)
     try:
         batch = batch.cast(POINT_SCHEMA, safe=True)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
+    except pa.ArrowException as err:  # an unsupported or lossy cast
         raise StoreError(f"PointBatch does not convert to {POINT_SCHEMA}: {err}") from err
     value = batch.column("value")
     not_finite = pc.invert(pc.fill_null(pc.is_finite(value), False))
