@@ -22,7 +22,7 @@ def test_aviation_pack_loads_with_its_units_and_prices() -> None:
     assert site.fleet.subset == "FD001"
     assert len(site.signals) == 24
     assert {s.name: s.unit for s in site.signals}["sensor_2"] == "degR"
-    assert site.connectors[0].cycle_interval == timedelta(hours=12)
+    assert site.replay.cycle_interval == timedelta(hours=12)
     assert site.cycles_per_day == 2.0
     assert site.prices.unplanned_failure > site.prices.planned_overhaul > 0
     assert "aviation" in available_packs()

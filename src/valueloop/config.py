@@ -14,7 +14,10 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from valueloop.connectors.base import connector_class
+from valueloop.connectors.spec import ConnectorSpec
 from valueloop.errors import ConfigError
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|min|m|h|d)\s*$")
@@ -67,10 +70,9 @@ class SignalSpec(_Strict):
     description: str = ""
 
 
-class ReplayConnectorSpec(_Strict):
+class ReplayConnectorSpec(ConnectorSpec):
     """File replay: one row per asset cycle, timestamped ``cycle_interval`` apart."""
 
-    name: str
     kind: Literal["replay"]
     file: str
     cycle_interval: timedelta
@@ -82,6 +84,56 @@ class ReplayConnectorSpec(_Strict):
     @classmethod
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value) if isinstance(value, str) else value
+
+
+def _spec_errors(index: int, raw: Any) -> tuple[ConnectorSpec | None, list[InitErrorDetails]]:
+    """Validate one connector entry by the spec model of its kind."""
+    if not isinstance(raw, dict):
+        return None, [{"type": "dict_type", "loc": (index,), "input": raw}]
+    if "kind" not in raw:
+        return None, [{"type": "missing", "loc": (index, "kind"), "input": raw}]
+    try:
+        spec_model = getattr(connector_class(str(raw["kind"])), "spec_model", None)
+    except ConfigError as err:
+        error = PydanticCustomError("connector_kind", str(err))
+        return None, [{"type": error, "loc": (index, "kind"), "input": raw["kind"]}]
+    if not (isinstance(spec_model, type) and issubclass(spec_model, ConnectorSpec)):
+        error = PydanticCustomError("connector_kind", f"kind {raw['kind']!r} has no spec_model")
+        return None, [{"type": error, "loc": (index, "kind"), "input": raw["kind"]}]
+    try:
+        return spec_model.model_validate(raw), []
+    except ValidationError as err:
+        return None, [
+            {
+                "type": PydanticCustomError(error["type"], error["msg"]),
+                "loc": (index, *error["loc"]),
+                "input": error["input"],
+            }
+            for error in err.errors()
+        ]
+
+
+def connector_specs(value: Any) -> list[ConnectorSpec]:
+    """Validate each connector entry against the configuration model of its ``kind``."""
+    if not isinstance(value, list):
+        raise ValueError("connectors must be a list")
+    specs: list[ConnectorSpec] = []
+    errors: list[InitErrorDetails] = []
+    for index, raw in enumerate(value):
+        if isinstance(raw, ConnectorSpec):
+            specs.append(raw)
+            continue
+        spec, problems = _spec_errors(index, raw)
+        errors.extend(problems)
+        if spec is not None:
+            specs.append(spec)
+    if errors:
+        raise ValidationError.from_exception_data("connectors", errors)
+    names = [spec.name for spec in specs]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"connector names must be unique; repeated: {', '.join(repeated)}")
+    return specs
 
 
 class Prices(_Strict):
@@ -122,7 +174,7 @@ class SiteConfig(_Strict):
     site: SiteInfo
     fleet: FleetSpec
     signals: Annotated[list[SignalSpec], Field(min_length=1)]
-    connectors: Annotated[list[ReplayConnectorSpec], Field(min_length=1)]
+    connectors: Annotated[list[ConnectorSpec], Field(min_length=1)]
     prices: Prices
     maintenance: MaintenanceSpec
     policy: PolicySpec = PolicySpec()
@@ -137,10 +189,23 @@ class SiteConfig(_Strict):
             raise ValueError(f"signal names must be unique; repeated: {', '.join(duplicates)}")
         return value
 
+    @field_validator("connectors", mode="before")
+    @classmethod
+    def _connector_specs(cls, value: Any) -> list[ConnectorSpec]:
+        return connector_specs(value)
+
+    @property
+    def replay(self) -> ReplayConnectorSpec:
+        """The fleet's replay connector (the first one)."""
+        for spec in self.connectors:
+            if isinstance(spec, ReplayConnectorSpec):
+                return spec
+        raise ConfigError("the site has no replay connector to read its fleet history from")
+
     @property
     def cycles_per_day(self) -> float:
-        """Asset cycles per day, from the first replay connector's cycle interval."""
-        return timedelta(days=1) / self.connectors[0].cycle_interval
+        """Asset cycles per day, from the replay connector's cycle interval."""
+        return timedelta(days=1) / self.replay.cycle_interval
 
 
 def _line_of(root: yaml.Node | None, location: tuple[int | str, ...]) -> int | None:

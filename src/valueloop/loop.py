@@ -116,7 +116,7 @@ class Loop:
 
     def _replay_source(self) -> CmapssReplaySource:
         config = self.site.config
-        spec = config.connectors[0]
+        spec = config.replay
         assets = CmapssReplaySource.fleet_assets(config, data_dir() / spec.file)
         catalogue = self.site.registry.ensure(fleet_series(config, assets))
         ids: dict[str, dict[str, int]] = {}

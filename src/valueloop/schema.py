@@ -10,6 +10,7 @@ A PointBatch is a narrow ``pyarrow.Table`` sorted by ``(series_id, ts)``:
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import IntEnum
 
 import pyarrow as pa
@@ -32,6 +33,18 @@ DEAD_LETTER_SCHEMA = pa.schema(
         pa.field("reason", pa.string(), nullable=False),
     ]
 )
+
+
+READING_SCHEMA = pa.schema(
+    [
+        pa.field("series", pa.string(), nullable=False),
+        pa.field("ts", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("value", pa.float64()),
+        pa.field("quality", pa.uint8(), nullable=False),
+    ]
+)
+"""Readings: points named by their series path (``site/area/line/asset/signal``), as connectors
+read them and as the edge sends them; the central side resolves each path to its ``series_id``."""
 
 
 class Quality(IntEnum):
@@ -72,7 +85,26 @@ def empty_points() -> pa.Table:
     return POINT_SCHEMA.empty_table()
 
 
+def empty_readings() -> pa.Table:
+    """An empty table of readings."""
+    return READING_SCHEMA.empty_table()
+
+
 def sort_points(batch: pa.Table) -> pa.Table:
     """Sort a PointBatch by ``(series_id, ts)``, the order every store expects."""
     indices = pc.sort_indices(batch, sort_keys=[("series_id", "ascending"), ("ts", "ascending")])
     return batch.take(indices)
+
+
+def dead_letters(source: str, raw: pa.Array, reason: pa.Array) -> pa.Table:
+    """Dead-letter rows for ``raw`` inputs from ``source``, received now."""
+    received = datetime.now(UTC)
+    return pa.table(
+        {
+            "source": pa.array([source] * len(raw), pa.string()),
+            "received_at": pa.array([received] * len(raw), pa.timestamp("us", tz="UTC")),
+            "raw": raw.cast(pa.string()),
+            "reason": reason.cast(pa.string()),
+        },
+        schema=DEAD_LETTER_SCHEMA,
+    )

@@ -8,10 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 
 from valueloop.act.workorders import Proposal
-from valueloop.ingest.deadletter import dead_letters
 from valueloop.model.assets import asset_name, fleet_series
 from valueloop.optimize.base import Plan
-from valueloop.schema import POINT_SCHEMA
+from valueloop.schema import POINT_SCHEMA, dead_letters
 from valueloop.site import Site
 from valueloop.value.ground_truth import GroundTruth
 from valueloop.value.ledger import LedgerEntry

@@ -20,7 +20,7 @@ from valueloop.site import Site
 
 
 def _source(site: Site, file: Path, **changes: object) -> CmapssReplaySource:
-    spec = site.config.connectors[0].model_copy(update=changes)
+    spec = site.config.replay.model_copy(update=changes)
     assets = CmapssReplaySource.fleet_assets(site.config, file)
     catalogue = site.registry.ensure(fleet_series(site.config, assets))
     ids: dict[str, dict[str, int]] = {}
@@ -117,7 +117,7 @@ def test_an_overhaul_restores_the_engine(site: Site, tmp_path: Path) -> None:
     (delivery,) = source.drain_restorations()
     assert source.drain_restorations() == []
     healthy = load_cmapss("FD001", "train").filter(pc.equal(pc.field("unit"), 2))
-    cycles = site.config.connectors[0].restored_cycles
+    cycles = site.config.replay.restored_cycles
     assert delivery.points.num_rows == cycles * 24
     ids = source.series_ids["engine-002"]
     sensor = delivery.points.filter(pc.equal(pc.field("series_id"), ids["sensor_4"]))

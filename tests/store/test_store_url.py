@@ -46,7 +46,7 @@ def test_a_site_keeps_its_points_in_postgresql_when_the_url_says_so(
     site = open_site(PACK.site_file, tmp_path)
     try:
         assert isinstance(site.points.hot, PostgresStore) and site.points.hot.schema == schema
-        spec = site.config.connectors[0]
+        spec = site.config.replay
         file = tmp_path / "two_engines.txt"
         from valueloop.datasets.cmapss import cmapss_path, read_text
 

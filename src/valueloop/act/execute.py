@@ -1,6 +1,7 @@
 """Execution of approved work orders through a field Sink.
 
-An approved work order due before ``until`` becomes a :class:`SetpointWrite` to the sink; when the
+An approved work order due before ``until`` becomes a :class:`SetpointWrite` to the sink (its
+``setpoint`` value, or 1.0 for a maintenance action such as an overhaul); when the
 field confirms it, the order moves to ``executed`` with the field's answer in the audit trail. An
 order the field refuses stays approved, with the refusal audited, so nothing is silently dropped.
 """
@@ -28,7 +29,7 @@ async def execute_due(
         SetpointWrite(
             asset=order["asset"],
             signal=order["action"],
-            value=1.0,
+            value=1.0 if order["setpoint"] is None else order["setpoint"],
             at=order["due_at"],
             reference=order["order_id"],
         )

@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS work_orders (
     status VARCHAR NOT NULL,
     created_at TIMESTAMPTZ NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL,
-    updated_by VARCHAR NOT NULL
+    updated_by VARCHAR NOT NULL,
+    setpoint DOUBLE
 )
 """
 
@@ -64,13 +65,18 @@ _ALLOWED = {
 
 @dataclass(frozen=True)
 class Proposal:
-    """A proposed action on an asset, with its expected cost in the site's currency."""
+    """A proposed action on an asset, with its expected cost in the site's currency.
+
+    ``action`` is what the field is asked to do: a maintenance action (``overhaul``) or the signal
+    whose set-point is written, in which case ``setpoint`` is the value to write, in its unit.
+    """
 
     asset: str
     action: str
     due_at: datetime
     expected_cost: float
     failure_probability: float
+    setpoint: float | None = None
 
 
 class WorkOrders:
@@ -103,6 +109,7 @@ class WorkOrders:
                 "created_at": pa.array([now] * len(ids), pa.timestamp("us", tz="UTC")),
                 "updated_at": pa.array([now] * len(ids), pa.timestamp("us", tz="UTC")),
                 "updated_by": [actor] * len(ids),
+                "setpoint": pa.array([p.setpoint for p in proposals], pa.float64()),
             }
         )
         self._store.append("work_orders", rows)
@@ -119,6 +126,7 @@ class WorkOrders:
                             "action": p.action,
                             "due_at": p.due_at.isoformat(),
                             "expected_cost": p.expected_cost,
+                            "setpoint": p.setpoint,
                         }
                     ),
                 }

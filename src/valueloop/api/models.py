@@ -160,6 +160,7 @@ class WorkOrderOut(_Out):
     created_at: datetime
     updated_at: datetime
     updated_by: str
+    setpoint: float | None = None
 
 
 class DecisionIn(BaseModel):

@@ -1,8 +1,12 @@
 """The connector contracts: a Source reads the field, a Sink writes back to it.
 
 A Source yields :class:`Delivery` objects: the points it could read, as a PointBatch, and the raw
-inputs it could not, as dead-letter rows with their reason. Connectors register by entry point
-group ``valueloop.connectors``.
+inputs it could not, as dead-letter rows with their reason. A :class:`FieldSource` (MQTT, OPC UA,
+Modbus, ...) knows series by path rather than id: it yields :class:`FieldDelivery` objects whose
+readings the central side resolves (see :mod:`valueloop.ingest.resolve`), so that the same
+connector runs at the edge, which has no asset model. Connectors register by entry point group
+``valueloop.connectors``; a field connector class has a ``spec_model`` (its pydantic configuration)
+and is built from a validated spec.
 """
 
 from __future__ import annotations
@@ -11,12 +15,14 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import entry_points
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import pyarrow as pa
 
+from valueloop.connectors.spec import ConnectorSpec, PointMap
+from valueloop.connectors.status import ConnectorStatus
 from valueloop.errors import ConfigError
-from valueloop.schema import DEAD_LETTER_SCHEMA
+from valueloop.schema import DEAD_LETTER_SCHEMA, READING_SCHEMA
 
 
 @dataclass(frozen=True)
@@ -57,12 +63,59 @@ class Source(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class FieldDelivery:
+    """What a field source read in one step: readings by series path, and unreadable inputs."""
+
+    readings: pa.Table
+    rejected: pa.Table = field(default_factory=DEAD_LETTER_SCHEMA.empty_table)
+
+
+class FieldSource(Protocol):
+    """A connector reading the field, configured by a spec of its own ``spec_model``.
+
+    ``deliveries`` runs until :meth:`stop` (reconnecting by itself when the link drops), and
+    ``status`` tells at any time whether it is connected, when it last received and how much.
+    """
+
+    spec_model: ClassVar[type[ConnectorSpec]]
+    name: str
+
+    def deliveries(self) -> AsyncIterator[FieldDelivery]:
+        """Yield deliveries until stopped."""
+        ...
+
+    def mappings(self) -> Sequence[tuple[str, PointMap]]:
+        """Every series the connector can deliver: its full path and mapping."""
+        ...
+
+    def status(self) -> ConnectorStatus:
+        """The connector's health now."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop reading and release the connection; ``deliveries`` then ends."""
+        ...
+
+
 class Sink(Protocol):
     """A field destination for set-point writes (used only through the approval path of act/)."""
 
     async def write(self, writes: Sequence[SetpointWrite]) -> Sequence[WriteResult]:
         """Apply ``writes`` and report each outcome."""
         ...
+
+
+def readings(
+    series: Sequence[str], ts: pa.Array, values: pa.Array, quality: pa.Array | None = None
+) -> pa.Table:
+    """A readings table (:data:`~valueloop.schema.READING_SCHEMA`); quality defaults to good."""
+    if quality is None:
+        quality = pa.array([0] * len(series), pa.uint8())
+    return pa.table(
+        {"series": pa.array(series, pa.string()), "ts": ts, "value": values, "quality": quality},
+        schema=READING_SCHEMA,
+    )
 
 
 def connector_class(kind: str) -> type:

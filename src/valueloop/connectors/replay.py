@@ -16,6 +16,7 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
@@ -26,15 +27,16 @@ from valueloop.connectors.base import Delivery, SetpointWrite, WriteResult
 from valueloop.datasets import data_dir
 from valueloop.datasets.cmapss import COLUMNS, load_cmapss, parse_cmapss_text, read_text
 from valueloop.errors import ConfigError
-from valueloop.ingest.deadletter import dead_letters
 from valueloop.model.assets import asset_name
-from valueloop.schema import POINT_SCHEMA, Quality, sort_points
+from valueloop.schema import POINT_SCHEMA, Quality, dead_letters, sort_points
 
 OVERHAUL_SIGNAL = "overhaul"
 
 
 class CmapssReplaySource:
     """Replay a C-MAPSS file for the site's fleet; ``series_ids[asset][signal]`` maps to ids."""
+
+    spec_model: ClassVar[type[ReplayConnectorSpec]] = ReplayConnectorSpec
 
     def __init__(
         self,

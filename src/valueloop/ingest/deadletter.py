@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pyarrow as pa
 
-from valueloop.schema import DEAD_LETTER_SCHEMA
+from valueloop.schema import DEAD_LETTER_SCHEMA, dead_letters
 from valueloop.store.duckdb import DuckDBStore
 
 _DDL = """
@@ -17,20 +15,6 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     reason VARCHAR NOT NULL
 )
 """
-
-
-def dead_letters(source: str, raw: pa.Array, reason: pa.Array) -> pa.Table:
-    """Dead-letter rows for ``raw`` inputs from ``source``, received now."""
-    received = datetime.now(UTC)
-    return pa.table(
-        {
-            "source": pa.array([source] * len(raw), pa.string()),
-            "received_at": pa.array([received] * len(raw), pa.timestamp("us", tz="UTC")),
-            "raw": raw.cast(pa.string()),
-            "reason": reason.cast(pa.string()),
-        },
-        schema=DEAD_LETTER_SCHEMA,
-    )
 
 
 def rejected_points_as_dead_letters(source: str, rejected: pa.Table) -> pa.Table:

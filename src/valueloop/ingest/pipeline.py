@@ -10,8 +10,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from valueloop.connectors.base import Delivery, Source
+import pyarrow as pa
+
+from valueloop.connectors.base import Delivery, FieldDelivery, Source
 from valueloop.ingest.deadletter import DeadLetterTable, rejected_points_as_dead_letters
+from valueloop.ingest.resolve import resolve_readings
 from valueloop.ingest.validate import validate_points
 from valueloop.model.assets import SeriesRegistry
 from valueloop.store.base import TimeSeriesStore
@@ -64,6 +67,14 @@ class IngestPipeline:
         report.seconds += time.perf_counter() - started
         report.sources.add(source)
         return report
+
+    def ingest_readings(
+        self, delivery: FieldDelivery, source: str, report: IngestReport | None = None
+    ) -> IngestReport:
+        """Store one delivery of readings named by series path; unknown paths are dead-lettered."""
+        resolved = resolve_readings(delivery.readings, self.registry, source)
+        rejected = pa.concat_tables([delivery.rejected, resolved.rejected])
+        return self.ingest(Delivery(points=resolved.points, rejected=rejected), source, report)
 
     async def run(
         self, source: Source, on_delivery: Callable[[IngestReport], None] | None = None

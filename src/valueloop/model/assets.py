@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from valueloop.config import SiteConfig
 from valueloop.errors import ConfigError
@@ -76,6 +77,7 @@ class SeriesRegistry:
     def __init__(self, store: DuckDBStore) -> None:
         self._store = store
         store.execute(_SERIES_DDL)
+        self._index: tuple[pa.Array, pa.Array] | None = None
 
     def ensure(self, specs: Sequence[SeriesSpec]) -> pa.Table:
         """Register the series not known yet; return the catalogue rows of ``specs``, in order."""
@@ -97,6 +99,7 @@ class SeriesRegistry:
                 schema=SERIES_SCHEMA,
             )
             self._store.append("series", rows)
+            self._index = None
         return self.lookup([spec.path for spec in specs])
 
     def lookup(self, paths: Sequence[str]) -> pa.Table:
@@ -112,6 +115,17 @@ class SeriesRegistry:
             missing = [path for path in paths if path not in found][:5]
             raise ConfigError(f"unknown series paths: {', '.join(missing)}")
         return rows.cast(SERIES_SCHEMA)
+
+    def resolve(self, paths: pa.Array) -> pa.Array:
+        """The ``series_id`` (int32) of each path, null where the path is not registered."""
+        if self._index is None or not pc.all(pc.is_in(paths, value_set=self._index[0])).as_py():
+            rows = self._store.query("SELECT path, series_id FROM series")
+            self._index = (
+                rows.column("path").combine_chunks().cast(pa.string()),
+                rows.column("series_id").combine_chunks().cast(pa.int32()),
+            )
+        known_paths, ids = self._index
+        return pc.take(ids, pc.index_in(paths, value_set=known_paths))
 
     def catalogue(self, asset: str | None = None) -> pa.Table:
         """All registered series, or those of one asset, by id."""
