@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -225,8 +225,11 @@ def _line_of(root: yaml.Node | None, location: tuple[int | str, ...]) -> int | N
     return line
 
 
-def parse_site(text: str, *, source: str = "site.yaml") -> SiteConfig:
-    """Validate site YAML text; errors name the file, line and field."""
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def parse_yaml(text: str, model: type[ModelT], *, source: str, what: str) -> ModelT:
+    """Validate YAML text against ``model``; errors name the file, line and field."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -235,7 +238,7 @@ def parse_site(text: str, *, source: str = "site.yaml") -> SiteConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level")
     try:
-        return SiteConfig.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as err:
         problems = []
         for error in err.errors():
@@ -244,14 +247,24 @@ def parse_site(text: str, *, source: str = "site.yaml") -> SiteConfig:
             line = _line_of(root, location)
             where = f"line {line}" if line is not None else "unknown line"
             problems.append(f"{source}, {where}: {field}: {error['msg']}")
-        raise ConfigError("invalid site configuration:\n  " + "\n  ".join(problems)) from err
+        raise ConfigError(f"invalid {what}:\n  " + "\n  ".join(problems)) from err
 
 
-def load_site(path: str | Path) -> SiteConfig:
-    """Read and validate a ``site.yaml`` file."""
+def read_yaml(path: str | Path, model: type[ModelT], *, what: str) -> ModelT:
+    """Read and validate a YAML file against ``model``."""
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as err:
-        raise ConfigError(f"cannot read site file {file}: {err.strerror}") from err
-    return parse_site(text, source=str(file))
+        raise ConfigError(f"cannot read {file}, the {what}: {err.strerror}") from err
+    return parse_yaml(text, model, source=str(file), what=what)
+
+
+def parse_site(text: str, *, source: str = "site.yaml") -> SiteConfig:
+    """Validate site YAML text; errors name the file, line and field."""
+    return parse_yaml(text, SiteConfig, source=source, what="site configuration")
+
+
+def load_site(path: str | Path) -> SiteConfig:
+    """Read and validate a ``site.yaml`` file."""
+    return read_yaml(path, SiteConfig, what="site configuration")

@@ -15,6 +15,7 @@ from typing import Any
 from valueloop.act.workorders import WorkOrders
 from valueloop.analytics.records import PredictionBook
 from valueloop.config import SiteConfig, load_site
+from valueloop.ingest.batches import KeyedIngest
 from valueloop.ingest.deadletter import DeadLetterTable
 from valueloop.ingest.pipeline import IngestPipeline
 from valueloop.model.assets import SeriesRegistry
@@ -65,6 +66,7 @@ class Site:
     points: TieredStore
     registry: SeriesRegistry
     pipeline: IngestPipeline
+    batches: KeyedIngest
     predictions: PredictionBook
     plans: PlanBook
     work_orders: WorkOrders
@@ -101,13 +103,15 @@ def open_site(config: SiteConfig | Path | str, data_dir: Path | str) -> Site:
     store.execute(_RUNS_DDL)
     registry = SeriesRegistry(store)
     points = _points_store(site_config, folder, store)
+    pipeline = IngestPipeline(points, registry, DeadLetterTable(store))
     return Site(
         config=site_config,
         data_dir=folder,
         store=store,
         points=points,
         registry=registry,
-        pipeline=IngestPipeline(points, registry, DeadLetterTable(store)),
+        pipeline=pipeline,
+        batches=KeyedIngest(store, pipeline),
         predictions=PredictionBook(store),
         plans=PlanBook(store),
         work_orders=WorkOrders(store),

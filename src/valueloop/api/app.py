@@ -20,7 +20,9 @@ from valueloop.api.errors import install_error_handlers
 from valueloop.api.models import Health
 from valueloop.api.routers import (
     assets,
+    connectors,
     deadletters,
+    ingest,
     ledger,
     me,
     plans,
@@ -41,6 +43,7 @@ ROUTERS = (
     workorders.router,
     ledger.router,
     deadletters.router,
+    connectors.router,
     summary.router,
 )
 
@@ -80,6 +83,7 @@ def create_app(site: Site) -> FastAPI:
     viewer = [Depends(require("viewer"))]
     for router in ROUTERS:
         app.include_router(router, prefix="/api", dependencies=viewer)
+    app.include_router(ingest.router, prefix="/api")
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> Health:

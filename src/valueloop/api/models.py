@@ -209,19 +209,31 @@ class LedgerOut(_Out):
 
 
 class DeadLetterOut(_Out):
-    """An input that could not be stored, with the reason."""
+    """An input that could not be stored, with the reason, and when it was replayed if it was."""
 
+    letter_id: int
     source: str
     received_at: datetime
     raw: str | None
     reason: str
+    replayed_at: datetime | None
+
+
+class DeadLetterCount(_Out):
+    """Dead letters of one source and reason: in all, and not replayed yet."""
+
+    source: str
+    reason: str
+    letters: int
+    pending: int
 
 
 class DeadLettersOut(_Out):
-    """The newest dead letters and how many there are in all."""
+    """The newest dead letters, how many there are in all, and the counts by source and reason."""
 
     count: int
     items: list[DeadLetterOut]
+    counts: list[DeadLetterCount]
 
 
 class PolicyOut(_Out):
@@ -262,3 +274,71 @@ class SummaryOut(_Out):
     policies: dict[str, PolicyOut] = Field(default_factory=dict)
     savings: dict[str, SavingOut] = Field(default_factory=dict)
     stage_seconds: dict[str, float] = Field(default_factory=dict)
+
+
+class IngestOut(_Out):
+    """What became of an ingested batch: the key, whether it was a duplicate, and counts."""
+
+    key: str | None
+    duplicate: bool
+    readings: int
+    stored: int
+    dead_letters: int
+
+
+class SeriesDeclaration(BaseModel):
+    """A series a sender will deliver: its full path, unit and description."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: Annotated[str, Field(min_length=1, max_length=500)]
+    unit: str = ""
+    description: str = ""
+
+
+class SeriesDeclarations(BaseModel):
+    """The series a sender declares before it delivers (its birth)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    series: Annotated[list[SeriesDeclaration], Field(min_length=1, max_length=100_000)]
+
+
+class DeclaredOut(_Out):
+    """How many series were declared."""
+
+    declared: int
+
+
+class ConnectorStatusOut(_Out):
+    """A connector's health: link, last message, rate (readings/s) and errors."""
+
+    name: str
+    kind: str
+    connected: bool
+    last_message_at: datetime | None
+    messages: int
+    points: int
+    rate: float
+    errors: int
+    last_error: str | None
+    reconnects: int
+
+
+class ForwardedDeadLetter(BaseModel):
+    """A dead letter a sender forwards: where it came from, when, the raw input and the reason."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: Annotated[str, Field(min_length=1, max_length=200)]
+    received_at: datetime
+    raw: str | None
+    reason: Annotated[str, Field(min_length=1)]
+
+
+class ForwardedDeadLetters(BaseModel):
+    """Dead letters forwarded by a sender."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    items: Annotated[list[ForwardedDeadLetter], Field(min_length=1, max_length=100_000)]

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from valueloop.analytics.rul import GradientBoostingRUL
+from valueloop.connectors.runner import SourceRunner, build_sources
 from valueloop.loop import Loop, model_path
 from valueloop.packs.aviation import PACK
 from valueloop.site import Site, open_site
@@ -37,8 +38,23 @@ def _executor(site: Site, stop: threading.Event) -> None:
                 console.print(f"executed: {asset} restored, predicted life {rul:.0f} cycles")
 
 
+def field_sources(site: Site) -> SourceRunner:
+    """A runner of the site's field connectors, their series registered, ingesting as they read."""
+    sources = build_sources(site.config.connectors)
+    site.batches.register(
+        [
+            (path, mapping.unit, mapping.description)
+            for source in sources
+            for path, mapping in source.mappings()
+        ]
+    )
+    return SourceRunner(
+        sources, lambda name, delivery: site.pipeline.ingest_readings(delivery, name)
+    )
+
+
 def serve_site(site: Site, host: str, port: int) -> None:
-    """Serve a site's API and console until interrupted."""
+    """Serve a site's API and console, and run its field connectors, until interrupted."""
     import uvicorn
 
     from valueloop.api.app import create_app
@@ -46,9 +62,14 @@ def serve_site(site: Site, host: str, port: int) -> None:
     stop = threading.Event()
     worker = threading.Thread(target=_executor, args=(site, stop), daemon=True)
     worker.start()
+    app = create_app(site)
+    runner = field_sources(site)
+    app.state.connectors = runner
+    runner.start()
     try:
-        uvicorn.run(create_app(site), host=host, port=port, log_level="warning")
+        uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
+        runner.stop()
         stop.set()
         worker.join(timeout=EXECUTE_EVERY_S * 2)
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from valueloop.api.convert import rows_as
 from valueloop.api.deps import SiteDep
-from valueloop.api.models import DeadLetterOut, DeadLettersOut
+from valueloop.api.models import DeadLetterCount, DeadLetterOut, DeadLettersOut
 
 router = APIRouter(prefix="/deadletters", tags=["dead letters"])
 
@@ -17,6 +17,10 @@ router = APIRouter(prefix="/deadletters", tags=["dead letters"])
 def list_dead_letters(
     site: SiteDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> DeadLettersOut:
-    """The newest ``limit`` dead letters and the total count."""
+    """The newest ``limit`` dead letters, the total count and the counts by source and reason."""
     table = site.pipeline.dead_letters
-    return DeadLettersOut(count=table.count(), items=rows_as(DeadLetterOut, table.list(limit)))
+    return DeadLettersOut(
+        count=table.count(),
+        items=rows_as(DeadLetterOut, table.list(limit)),
+        counts=rows_as(DeadLetterCount, table.counts()),
+    )
