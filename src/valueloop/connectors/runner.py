@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 RETRY_MIN_S = 0.5
 RETRY_MAX_S = 30.0
 
-Handler = Callable[[str, FieldDelivery], None]
+Handler = Callable[[str, FieldDelivery], object]
 """Takes a source's name and one of its deliveries; raises if it could not keep it."""
 
 
