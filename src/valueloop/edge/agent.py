@@ -25,17 +25,20 @@ class EdgeAgent:
         self.config = config
         self.outbox = Outbox(data_dir / config.edge.outbox, edge=config.edge.name)
         self.sources = build_sources(config.connectors)
-        declared = [
-            {"path": path, "unit": mapping.unit, "description": mapping.description}
-            for source in self.sources
-            for path, mapping in source.mappings()
-        ]
-        self.forwarder = HttpForwarder(config.forward, self.outbox, declared)
+        self.forwarder = HttpForwarder(config.forward, self.outbox, self.declared_series)
         self.runner = SourceRunner(self.sources, self._keep)
         self._stop = threading.Event()
         self._forwarding = threading.Thread(
             target=self.forwarder.run, args=(self._stop,), name="forwarder", daemon=True
         )
+
+    def declared_series(self) -> list[dict[str, str]]:
+        """Every series the connectors deliver so far, as the centre's series declarations."""
+        return [
+            {"path": path, "unit": mapping.unit, "description": mapping.description}
+            for source in self.sources
+            for path, mapping in source.mappings()
+        ]
 
     def _keep(self, source: str, delivery: FieldDelivery) -> None:
         self.outbox.put(source, delivery.readings, delivery.rejected)

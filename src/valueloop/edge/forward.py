@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -50,7 +51,7 @@ class HttpForwarder:
         self,
         settings: HttpForward,
         outbox: Outbox,
-        series: list[dict[str, str]],
+        series: Callable[[], list[dict[str, str]]],
     ) -> None:
         token = os.environ.get(settings.token_env)
         if not token:
@@ -63,7 +64,7 @@ class HttpForwarder:
         self.series = series
         self.stats = ForwardStats()
         self.connected = False
-        self._declared = False
+        self._declared: set[str] = set()
         self._client = httpx.Client(
             base_url=settings.url.rstrip("/"),
             headers={"Authorization": f"Bearer {token}"},
@@ -88,9 +89,11 @@ class HttpForwarder:
         return response
 
     def _declare(self) -> None:
-        if not self._declared and self.series:
-            self._post("/api/ingest/series", json={"series": self.series})
-        self._declared = True
+        """Declare the series not declared yet (templated mappings name new ones as they go)."""
+        series = [item for item in self.series() if item["path"] not in self._declared]
+        if series:
+            self._post("/api/ingest/series", json={"series": series})
+            self._declared.update(item["path"] for item in series)
 
     def _send(self, batch: OutboxBatch) -> None:
         response = self._post(
