@@ -44,11 +44,12 @@ def validate(site: Annotated[Path, typer.Argument(help="A site.yaml to check.")]
 
 
 def _register_subcommands() -> None:
-    from valueloop.cli import edge, letters, report, solve, store, users, workorders
+    from valueloop.cli import connect, edge, letters, report, solve, store, users, workorders
 
     app.add_typer(users.app, name="users", help="API users and their tokens.")
     app.add_typer(store.app, name="store", help="The time-series store: its hot and cold tiers.")
     app.add_typer(workorders.app, name="workorders", help="Review and decide work orders.")
+    app.add_typer(connect.app, name="connect", help="Field servers and connector health.")
     app.add_typer(edge.app, name="edge", help="The edge agent: connectors, outbox, forwarding.")
     app.add_typer(letters.app, name="deadletter", help="Inputs that could not be stored.")
     app.command(name="report")(report.report)

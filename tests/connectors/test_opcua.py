@@ -1,0 +1,360 @@
+"""The OPC UA connector against a real asyncua server process simulating a pump."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+import yaml
+from pydantic import ValidationError
+from tests.connectors.opcua_pump import endpoint, node_id
+from tests.connectors.peers import PeerProcess, need_package
+
+from valueloop.act.execute import execute_due
+from valueloop.act.workorders import OrderStatus, Proposal, WorkOrders
+from valueloop.config import connector_specs
+from valueloop.connectors.base import FieldDelivery, SetpointWrite
+from valueloop.connectors.check import check_connector
+from valueloop.connectors.opcua import (
+    OpcUaSink,
+    OpcUaSource,
+    OpcUaSpec,
+    browse,
+    points_from_browse,
+)
+from valueloop.model.assets import SeriesSpec
+from valueloop.site import Site
+from valueloop.store.duckdb import DuckDBStore
+
+pytestmark = pytest.mark.services
+
+PREFIX = "plant/water/line1"
+
+
+@pytest.fixture(scope="module")
+def pump() -> Iterator[int]:
+    """A pump server process for the module; yields its port."""
+    need_package("asyncua")
+    with PeerProcess("opcua_pump.py") as peer:
+        yield peer.port
+
+
+def _spec(port: int, points: list[dict[str, Any]], **options: Any) -> OpcUaSpec:
+    return OpcUaSpec(
+        name="pump-opcua",
+        prefix=PREFIX,
+        endpoint=endpoint(port),
+        publishing_interval_ms=100,
+        sampling_interval_ms=50,
+        points=points,
+        **options,
+    )
+
+
+async def _collect(source: OpcUaSource, seconds: float) -> list[FieldDelivery]:
+    """Every delivery of ``source`` over ``seconds``, then stop it."""
+    deliveries: list[FieldDelivery] = []
+
+    async def consume() -> None:
+        async for delivery in source.deliveries():
+            deliveries.append(delivery)
+
+    task = asyncio.ensure_future(consume())
+    await asyncio.sleep(seconds)
+    await source.stop()
+    await asyncio.wait_for(task, 10)
+    return deliveries
+
+
+def _readings(deliveries: list[FieldDelivery]) -> pa.Table:
+    return pa.concat_tables([delivery.readings for delivery in deliveries])
+
+
+def _of(table: pa.Table, series: str) -> pa.Table:
+    return table.filter(pc.equal(table.column("series"), f"{PREFIX}/{series}"))
+
+
+async def _read(port: int, name: str) -> Any:
+    """The pump variable ``name`` read by a client of its own."""
+    from asyncua.client.client import Client
+
+    async with Client(endpoint(port)) as client:
+        return await client.get_node(node_id(name)).read_value()
+
+
+async def _write(port: int, name: str, value: float) -> None:
+    from asyncua import ua
+    from asyncua.client.client import Client
+
+    async with Client(endpoint(port)) as client:
+        await client.get_node(node_id(name)).write_value(
+            ua.DataValue(ua.Variant(value, ua.VariantType.Double))
+        )
+
+
+def test_opcua_source_passes_the_connector_contract(pump: int) -> None:
+    spec = _spec(
+        pump,
+        [
+            {"node": node_id("Pressure"), "series": "pump1/pressure", "unit": "bar"},
+            {"node": node_id("Speed"), "series": "pump1/speed", "unit": "rpm"},
+            {"node": node_id("Trim"), "series": "pump1/trim"},
+        ],
+    )
+    expected = pa.table({"series": [f"{PREFIX}/pump1/trim"], "value": [7.25]})
+    breaches = asyncio.run(
+        check_connector(OpcUaSource(spec), expected, lambda: _write(pump, "Trim", 7.25))
+    )
+    assert breaches == []
+
+
+def test_readings_are_scaled_timed_by_the_source_and_qualified_by_status(pump: int) -> None:
+    spec = _spec(
+        pump,
+        [
+            {"node": node_id("Pressure"), "series": "pump1/pressure", "unit": "kPa", "scale": 100},
+            {"node": "/Objects/2:Pump1/2:Speed", "series": "pump1/speed", "unit": "rpm"},
+            {"node": node_id("Temperature"), "series": "pump1/temperature", "unit": "degC"},
+        ],
+    )
+    source = OpcUaSource(spec)
+    began = datetime.now(UTC)
+    table = _readings(asyncio.run(_collect(source, 2.0)))
+    ended = datetime.now(UTC)
+    pressure, speed = _of(table, "pump1/pressure"), _of(table, "pump1/speed")
+    temperature = _of(table, "pump1/temperature")
+    assert pressure.num_rows >= 5 and speed.num_rows >= 5 and temperature.num_rows >= 5
+    # the simulator's pressure is 5 + sin(t) bar, its speed 1450 + 20 sin(t/3) rpm
+    values = pressure.column("value").to_numpy()
+    assert 399.9 <= values.min() <= values.max() <= 600.1
+    speeds = speed.column("value").to_numpy()
+    assert 1429.9 <= speeds.min() <= speeds.max() <= 1470.1
+    assert set(pressure.column("quality").to_pylist()) == {0}
+    assert set(temperature.column("quality").to_pylist()) == {1}  # UncertainLastUsableValue
+    stamps = table.column("ts").to_pylist()
+    assert began - timedelta(seconds=1) <= min(stamps) and max(stamps) <= ended
+    assert source.status().points == table.num_rows and source.status().connected is False
+
+
+def test_deadband_lets_only_changes_beyond_it_through(pump: int) -> None:
+    spec = _spec(
+        pump,
+        [
+            {"node": node_id("Totalizer"), "series": "pump1/volume"},
+            {"node": node_id("Totalizer"), "series": "pump1/volume_db", "deadband": 1.0},
+        ],
+    )
+    table = _readings(asyncio.run(_collect(OpcUaSource(spec), 2.5)))
+    every = _of(table, "pump1/volume").column("value").to_numpy()
+    banded = _of(table, "pump1/volume_db").column("value").to_numpy()
+    assert len(every) > 10 and len(banded) >= 2
+    steps, banded_steps = every[1:] - every[:-1], banded[1:] - banded[:-1]
+    assert steps.min() < 1.0  # the small steps of 0.1 m3 are reported without a deadband
+    assert banded_steps.min() > 1.0  # and held back by the server with one
+    assert len(banded) < len(every) / 3
+
+
+def test_unknown_nodes_are_dead_lettered_and_the_rest_still_read(pump: int) -> None:
+    spec = _spec(
+        pump,
+        [
+            {"node": node_id("Missing"), "series": "pump1/missing"},
+            {"node": "/Objects/2:Pump1/2:Absent", "series": "pump1/absent"},
+            {"node": node_id("Pressure"), "series": "pump1/pressure"},
+            {"node": node_id("Mode"), "series": "pump1/mode"},
+        ],
+    )
+    source = OpcUaSource(spec)
+    deliveries = asyncio.run(_collect(source, 1.5))
+    rejected = pa.concat_tables([delivery.rejected for delivery in deliveries])
+    assert sorted(rejected.column("raw").to_pylist()) == sorted(
+        ["/Objects/2:Pump1/2:Absent", node_id("Missing"), f"{node_id('Mode')}='running'"]
+    )
+    reasons = " ".join(rejected.column("reason").to_pylist())
+    assert "BadNodeIdUnknown" in reasons and "Absent" in reasons and "not a number" in reasons
+    assert set(rejected.column("source").to_pylist()) == {"pump-opcua"}
+    assert _of(_readings(deliveries), "pump1/pressure").num_rows > 0
+    assert source.status().errors >= 3
+
+
+def test_readings_are_stored_and_bad_values_dead_lettered_by_the_ingest(
+    pump: int, site: Site
+) -> None:
+    spec = _spec(
+        pump,
+        [
+            {"node": node_id("Flow"), "series": "pump1/flow", "unit": "m3/h"},
+            {"node": node_id("Mode"), "series": "pump1/mode"},
+        ],
+    )
+    path = f"{PREFIX}/pump1/flow"
+    (series_id,) = (
+        site.registry.ensure([SeriesSpec(path, "pump1", "flow", "m3/h", "pump discharge flow")])
+        .column("series_id")
+        .to_pylist()
+    )
+    deliveries = asyncio.run(_collect(OpcUaSource(spec), 1.5))
+    for delivery in deliveries:
+        site.pipeline.ingest_readings(delivery, spec.name)
+    delivered = _of(_readings(deliveries), "pump1/flow")
+    stored = site.points.read([series_id])
+    assert stored.num_rows == len(set(delivered.column("ts").to_pylist())) > 0
+    letters = site.pipeline.dead_letters.list(source=spec.name).to_pylist()
+    assert [letter["raw"] for letter in letters] == [f"{node_id('Mode')}='running'"]
+    assert "not a number" in letters[0]["reason"] and letters[0]["received_at"] is not None
+
+
+def test_site_yaml_entries_are_validated_by_the_opcua_spec() -> None:
+    entry = {
+        "name": "pump-opcua",
+        "kind": "opcua",
+        "prefix": PREFIX,
+        "endpoint": "opc.tcp://10.0.0.5:4840",
+        "password": "not-shown",
+        "points": [{"node": "/Objects/2:Pump1/2:Pressure", "series": "pump1/pressure"}],
+        "setpoints": [{"node": "ns=2;s=Pump1.Setpoint", "series": "pump1/setpoint"}],
+    }
+    (spec,) = connector_specs([entry])
+    assert isinstance(spec, OpcUaSpec) and spec.setpoints[0].data_type == "Double"
+    assert "not-shown" not in repr(spec)
+    broken = {**entry, "points": [{"node": "Pump1.Pressure", "series": "pump1/pressure"}]}
+    with pytest.raises(ValidationError, match="neither a NodeId"):
+        connector_specs([broken])
+
+
+def test_browse_lists_the_pump_variables_with_types_access_and_units(pump: int) -> None:
+    table = asyncio.run(browse(endpoint(pump)))
+    rows = {row["display_name"]: row for row in table.to_pylist()}
+    assert rows["Pump1"]["node_class"] == "Object"
+    assert (rows["Pressure"]["data_type"], rows["Pressure"]["unit"]) == ("Double", "bar")
+    assert rows["Speed"]["data_type"] == "Float" and rows["RunSeconds"]["data_type"] == "UInt32"
+    assert rows["Setpoint"]["writable"] and not rows["Pressure"]["writable"]
+    assert rows["Pressure"]["node_id"] == node_id("Pressure")
+    mapping = yaml.safe_load(points_from_browse(table))
+    spec = OpcUaSpec(name="pump", prefix=PREFIX, endpoint=endpoint(pump), **mapping)
+    assert {point.series for point in spec.points} >= {"pump1/pressure", "pump1/run_seconds"}
+    assert {(s.series, s.data_type) for s in spec.setpoints} == {
+        ("pump1/setpoint", "Double"),
+        ("pump1/trim", "Double"),
+    }
+
+
+def test_setpoint_is_written_only_after_approval_and_can_be_rolled_back(pump: int) -> None:
+    spec = _spec(
+        pump,
+        [{"node": node_id("Pressure"), "series": "pump1/pressure"}],
+        setpoints=[{"node": node_id("Setpoint"), "series": "pump1/setpoint", "unit": "bar"}],
+    )
+    sink = OpcUaSink(spec)
+    orders = WorkOrders(DuckDBStore(":memory:"))
+    now = datetime.now(UTC)
+    before = asyncio.run(_read(pump, "Setpoint"))
+    target = before + 12.5
+
+    def propose(value: float) -> str:
+        proposal = Proposal("pump1", "setpoint", now, 0.0, 0.0, setpoint=value)
+        return orders.propose("PL-SP", [proposal], actor="optimizer", model_version="test")[0]
+
+    order = propose(target)
+    assert (
+        asyncio.run(execute_due(orders, sink, until=now + timedelta(minutes=1), actor="loop")) == []
+    )
+    assert asyncio.run(_read(pump, "Setpoint")) == before
+    orders.approve(order, actor="maria")
+    executed = asyncio.run(
+        execute_due(orders, sink, until=now + timedelta(minutes=1), actor="loop")
+    )
+    assert [row["order_id"] for row in executed] == [order]
+    assert asyncio.run(_read(pump, "Setpoint")) == target
+    assert orders.get(order)["status"] == OrderStatus.EXECUTED.value
+    audit = orders.audit_trail(order).to_pylist()
+    detail = json.loads(json.loads(audit[-1]["detail"])["comment"])
+    assert (detail["node"], detail["previous"], detail["written"]) == (
+        node_id("Setpoint"),
+        before,
+        target,
+    )
+    rollback = propose(detail["previous_setpoint"])
+    orders.approve(rollback, actor="maria", comment=f"roll back {order}")
+    asyncio.run(execute_due(orders, sink, until=now + timedelta(minutes=1), actor="loop"))
+    assert asyncio.run(_read(pump, "Setpoint")) == before
+    assert orders.get(rollback)["status"] == OrderStatus.EXECUTED.value
+
+
+def test_writes_to_unmapped_or_missing_nodes_fail_with_the_reason(pump: int) -> None:
+    spec = _spec(
+        pump,
+        [{"node": node_id("Pressure"), "series": "pump1/pressure"}],
+        setpoints=[{"node": node_id("Nowhere"), "series": "pump1/valve"}],
+    )
+    at = datetime.now(UTC)
+    results = asyncio.run(
+        OpcUaSink(spec).write(
+            [
+                SetpointWrite("pump1", "valve", 1.0, at, "w1"),
+                SetpointWrite("pump1", "speed", 1.0, at, "w2"),
+            ]
+        )
+    )
+    assert [result.ok for result in results] == [False, False]
+    assert node_id("Nowhere") in results[0].detail and "BadNodeIdUnknown" in results[0].detail
+    assert "pump1/speed" in results[1].detail
+
+
+def test_source_reconnects_and_resubscribes_after_a_server_restart() -> None:
+    need_package("asyncua")
+    with PeerProcess("opcua_pump.py") as peer:
+        spec = _spec(
+            peer.port,
+            [{"node": node_id("Pressure"), "series": "pump1/pressure"}],
+            watchdog_interval_s=0.5,
+            reconnect_initial_s=0.2,
+            reconnect_max_s=1.0,
+        )
+        source = OpcUaSource(spec)
+        restarted: list[datetime] = []
+
+        async def scenario() -> list[FieldDelivery]:
+            deliveries: list[FieldDelivery] = []
+
+            async def consume() -> None:
+                async for delivery in source.deliveries():
+                    deliveries.append(delivery)
+
+            task = asyncio.ensure_future(consume())
+            await _until(lambda: source.status().points > 0, 20)
+            await asyncio.to_thread(peer.stop)
+            await _until(lambda: not source.status().connected, 20)
+            await asyncio.to_thread(peer.start)
+            restarted.append(datetime.now(UTC))
+            await _until(lambda: _after(deliveries, restarted[0]) > 0, 40)
+            await source.stop()
+            await asyncio.wait_for(task, 10)
+            return deliveries
+
+        deliveries = asyncio.run(scenario())
+    assert _after(deliveries, restarted[0]) > 0
+    status = source.status()
+    assert status.reconnects >= 1 and status.errors >= 1 and status.last_error
+
+
+async def _until(condition: Any, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+def _after(deliveries: list[FieldDelivery], moment: datetime) -> int:
+    with contextlib.suppress(ValueError):
+        table = _readings(deliveries)
+        return int(pc.sum(pc.greater(table.column("ts"), moment)).as_py() or 0)
+    return 0
