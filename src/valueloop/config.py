@@ -255,6 +255,8 @@ def read_yaml(path: str | Path, model: type[ModelT], *, what: str) -> ModelT:
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{file}, the {what}, is not UTF-8 text: {err}") from err
     except OSError as err:
         raise ConfigError(f"cannot read {file}, the {what}: {err.strerror}") from err
     return parse_yaml(text, model, source=str(file), what=what)

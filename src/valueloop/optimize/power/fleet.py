@@ -45,16 +45,13 @@ share limited to its ``ramp_up_mw``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Literal, Self
 
 import numpy as np
-import yaml
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic_core import ErrorDetails
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from valueloop.config import _line_of
-from valueloop.errors import ConfigError
+from valueloop.config import parse_yaml, read_yaml
 from valueloop.optimize.power.ambient import AmbientDerating, ccpp_derating
 
 _CONVEXITY_TOLERANCE = 1e-9  # money per MWh: slack allowed on non-decreasing incremental costs
@@ -229,35 +226,9 @@ class DispatchProblem(_Strict):
 
 def parse_dispatch_problem(text: str, *, source: str = "fleet.yaml") -> DispatchProblem:
     """Validate a fleet file's text (YAML or JSON); errors name the file, line and field."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data: Any = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{source}: not valid YAML or JSON: {err}") from err
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}, line 1: expected a mapping of fleet fields at the top level")
-    try:
-        return DispatchProblem.model_validate(data)
-    except ValidationError as err:
-        problems = [_locate(root, error, source) for error in err.errors()]
-        raise ConfigError("invalid fleet file:\n  " + "\n  ".join(problems)) from err
-
-
-def _locate(root: yaml.Node | None, error: ErrorDetails, source: str) -> str:
-    """One validation error as ``file, line N: field.path: message``."""
-    location = tuple(error["loc"])
-    line = _line_of(root, location)
-    field = ".".join(map(str, location)) or "(top level)"
-    return f"{source}, line {line if line is not None else '?'}: {field}: {error['msg']}"
+    return parse_yaml(text, DispatchProblem, source=source, what="fleet file")
 
 
 def load_dispatch_problem(path: str | Path) -> DispatchProblem:
     """Read and validate a fleet file (``.yaml``, ``.yml`` or ``.json``)."""
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"cannot read fleet file {file}: {err.strerror}") from err
-    except UnicodeDecodeError as err:
-        raise ConfigError(f"fleet file {file} is not UTF-8 text: {err}") from err
-    return parse_dispatch_problem(text, source=str(file))
+    return read_yaml(path, DispatchProblem, what="fleet file")
