@@ -128,6 +128,16 @@ class PlanOut(_Out):
     model_version: str
 
 
+class PlanRowsOut(_Out):
+    """A schedule, route or dispatch plan: its header, the file it was solved from and its rows
+    (columns defined by the optimiser: job, operation, machine, start, end for a shop schedule;
+    vehicle, stop, customer, arrival, load, x, y for routes)."""
+
+    plan: PlanOut
+    source: str
+    rows: list[dict[str, Any]]
+
+
 class AssignmentOut(_Out):
     """An asset's assignment in a plan; ``day`` is null when not serviced within the horizon."""
 

@@ -15,6 +15,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from valueloop.cli.sitecmd import DEFAULT_DATA_DIR, DEFAULT_SITE, DataDir, SiteFile, opened_site
 from valueloop.optimize.base import Plan
 
 console = Console()
@@ -58,6 +59,20 @@ def _solver(kind: Kind) -> Solver:
     return solve_joint_file
 
 
+def plan_rows(problem: Any, plan: Plan) -> list[dict[str, Any]]:
+    """A plan's assignment rows, with each stop's coordinates added for route plans (a map)."""
+    rows: list[dict[str, Any]] = plan.assignments.to_pylist()
+    depot = getattr(problem, "depot", None)
+    customers = getattr(problem, "customers", None)
+    if depot is None or customers is None:
+        return rows
+    places = {customer.name: (customer.x, customer.y) for customer in customers}
+    places[depot.name] = (depot.x, depot.y)
+    for row in rows:
+        row["x"], row["y"] = places.get(str(row.get("customer")), (None, None))
+    return [{"vehicle": None, "customer": depot.name, "x": depot.x, "y": depot.y}, *rows]
+
+
 def _line(elapsed: float, incumbent: float | None, bound: float | None, limit: float) -> Text:
     if incumbent is None:
         return Text(f"{elapsed:6.1f} s / {limit:g} s   searching for a first solution")
@@ -92,6 +107,11 @@ def solve(
     output: Annotated[
         Path | None, typer.Option(help="Write the plan (header and assignments) as JSON here.")
     ] = None,
+    record: Annotated[
+        bool, typer.Option(help="Keep the plan in the site's books (API, report).")
+    ] = False,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    site: SiteFile = DEFAULT_SITE,
 ) -> None:
     """Optimise FILE: job-shop (.txt), flexible job-shop (.fjs), CVRP (.vrp), VRPTW (Solomon
     .txt), unit commitment (fleet .yaml), DC OPF (pandapower case name or .json) or a line's
@@ -104,11 +124,17 @@ def solve(
             state["incumbent"], state["bound"] = incumbent, bound
             live.update(_line(elapsed, incumbent, bound, time_limit))
 
-        _, plan = _solver(kind)(
+        problem, plan = _solver(kind)(
             file, time_limit=time_limit, workers=workers, seed=seed, on_progress=progress
         )
     console.print(_summary(kind, file, plan))
     console.print(f"done in {time.perf_counter() - started:.1f} s")
+    if record:
+        with opened_site(site, data_dir) as opened:
+            plan_id = opened.plans.add_solution(
+                plan, kind=kind.value, source=file.name, rows=plan_rows(problem, plan)
+            )
+        console.print(f"recorded as {plan_id} (GET /api/plans/{plan_id}/rows)")
     if output is not None:
         document = {
             "kind": kind.value,

@@ -1,9 +1,16 @@
-"""Plans as tables of the store: the solver's verdict and each asset's assignment."""
+"""Plans as tables of the store: the solver's verdict and each asset's assignment.
+
+Maintenance plans keep one row per asset in ``plan_assignments``; the plans of other optimisers
+(schedules, routes, dispatch) keep their assignment rows as one JSON document in ``plan_rows``,
+since each optimiser defines its own columns.
+"""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -36,6 +43,13 @@ _DDL = (
         starts_at TIMESTAMPTZ,
         failure_probability DOUBLE NOT NULL,
         expected_cost DOUBLE NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS plan_rows (
+        plan_id VARCHAR PRIMARY KEY,
+        source VARCHAR NOT NULL,
+        rows_json VARCHAR NOT NULL
     )
     """,
 )
@@ -86,6 +100,54 @@ class PlanBook:
         )
         self._store.append("plan_assignments", rows)
         return plan_id
+
+    def add_solution(
+        self, plan: Plan, *, kind: str, source: str, rows: list[dict[str, Any]]
+    ) -> str:
+        """Record the plan of a non-maintenance optimiser (``kind`` such as ``jsp`` or
+        ``cvrp``) solved from ``source``, with its assignment ``rows``; return its id."""
+        plan_id = f"PL-{uuid.uuid4().hex[:10]}"
+        now = datetime.now(UTC)
+        self._store.execute(
+            "INSERT INTO plans VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                plan_id,
+                now,
+                now,
+                kind,
+                plan.status,
+                plan.objective,
+                plan.best_bound,
+                plan.gap,
+                plan.solve_seconds,
+                plan.solver,
+                "",
+            ],
+        )
+        self._store.execute(
+            "INSERT INTO plan_rows VALUES (?, ?, ?)",
+            [plan_id, source, json.dumps(rows, default=str)],
+        )
+        return plan_id
+
+    def solution_rows(self, plan_id: str) -> tuple[str, list[dict[str, Any]]]:
+        """The source and assignment rows of a plan recorded by :meth:`add_solution`."""
+        found = self._store.query(
+            "SELECT source, rows_json FROM plan_rows WHERE plan_id = ?", [plan_id]
+        ).to_pylist()
+        if not found:
+            raise OptimizeError(f"no schedule, route or dispatch plan {plan_id!r}")
+        rows: list[dict[str, Any]] = json.loads(found[0]["rows_json"])
+        return str(found[0]["source"]), rows
+
+    def latest_of(self, kinds: tuple[str, ...]) -> str | None:
+        """The newest plan of one of ``kinds``, if any."""
+        rows = self._store.query(
+            "SELECT plan_id FROM plans WHERE list_contains(?::VARCHAR[], kind) "
+            "ORDER BY created_at DESC LIMIT 1",
+            [list(kinds)],
+        )
+        return None if rows.num_rows == 0 else str(rows.column("plan_id")[0].as_py())
 
     def get(self, plan_id: str) -> dict[str, object]:
         """A plan's header row."""

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from valueloop.api.convert import rows_as
 from valueloop.api.deps import SiteDep
 from valueloop.api.errors import NotFoundError
-from valueloop.api.models import AssignmentOut, PlanDetail, PlanOut
+from valueloop.api.models import AssignmentOut, PlanDetail, PlanOut, PlanRowsOut
 from valueloop.errors import OptimizeError
 
 router = APIRouter(prefix="/plans", tags=["plans"])
@@ -30,3 +30,14 @@ def get_plan(plan_id: str, site: SiteDep) -> PlanDetail:
         plan=PlanOut.model_validate(header),
         assignments=rows_as(AssignmentOut, site.plans.assignments(plan_id)),
     )
+
+
+@router.get("/{plan_id}/rows")
+def get_plan_rows(plan_id: str, site: SiteDep) -> PlanRowsOut:
+    """A schedule, route or dispatch plan kept by ``valueloop solve --record``, with its rows."""
+    try:
+        header = site.plans.get(plan_id)
+        source, rows = site.plans.solution_rows(plan_id)
+    except OptimizeError as err:
+        raise NotFoundError(str(err)) from err
+    return PlanRowsOut(plan=PlanOut.model_validate(header), source=source, rows=rows)
