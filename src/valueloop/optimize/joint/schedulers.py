@@ -1,0 +1,110 @@
+"""Two ways to plan a line: maintenance and production together, or maintenance first.
+
+:class:`JointScheduler` lets CP-SAT place every machine's maintenance window and every operation in
+one model, trading the orders' tardiness against the machines' expected failure cost.
+:class:`SequentialScheduler` is the usual practice it is compared with: each window is put where
+the machine's expected cost alone is least (or left out if no window pays), ignoring production;
+production is then scheduled around those fixed windows. The sequential plan is feasible for the
+joint model: given as a hint, CP-SAT takes it as its first solution, so the joint plan costs no
+more.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass
+from typing import Self
+
+from valueloop.errors import ConfigError
+from valueloop.optimize.base import Plan
+from valueloop.optimize.joint.model import ProgressCallback, schedule_line
+from valueloop.optimize.joint.problem import LineProblem
+from valueloop.optimize.joint.windows import (
+    failure_optimal_starts,
+    plan_windows,
+    worthwhile_windows,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _CpSatSearch:
+    """Search settings shared by the line schedulers.
+
+    Attributes:
+        time_limit: longest time :meth:`solve` may take, in seconds (model building included).
+        workers: parallel CP-SAT search workers.
+        seed: random seed of the search; with one worker the plan is reproducible.
+    """
+
+    time_limit: float = 10.0
+    workers: int = 2
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.time_limit) and self.time_limit > 0):
+            raise ConfigError(
+                f"time_limit must be a positive number of seconds, not {self.time_limit}"
+            )
+        if self.workers < 1:
+            raise ConfigError(f"workers must be at least 1, not {self.workers}")
+        if not 0 <= self.seed < 2**31:
+            raise ConfigError(f"seed must be in [0, 2**31), not {self.seed}")
+
+    def single_worker(self) -> Self:
+        """The same scheduler searching on one worker, whose plans are reproducible."""
+        return dataclasses.replace(self, workers=1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class JointScheduler(_CpSatSearch):
+    """Places maintenance windows and production operations in one CP-SAT model.
+
+    The objective, in the line's currency, is the orders' weighted tardiness plus each machine's
+    expected maintenance, failure and forfeited-life cost as a function of its window's start (see
+    :mod:`valueloop.optimize.joint.costs`).
+    """
+
+    def solve(
+        self,
+        problem: LineProblem,
+        *,
+        hint: Plan | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> Plan:
+        """Plan ``problem``; ``hint`` is a complete line plan (e.g. the sequential one) to start
+        from. Raises :class:`~valueloop.errors.OptimizeError` if no plan is found."""
+        started = time.perf_counter()
+        return schedule_line(
+            problem,
+            worthwhile_windows(problem),
+            time_limit=self.time_limit,
+            workers=self.workers,
+            seed=self.seed,
+            started=started,
+            hint=None if hint is None else hint.assignments,
+            on_progress=on_progress,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class SequentialScheduler(_CpSatSearch):
+    """Maintenance first, by expected cost alone; then production around the fixed windows.
+
+    The plan's objective is scored by the same function as the joint plan's.
+    """
+
+    def solve(self, problem: LineProblem, *, on_progress: ProgressCallback | None = None) -> Plan:
+        """Plan ``problem``; raises :class:`~valueloop.errors.OptimizeError` if no plan is found,
+        e.g. when a fixed window leaves production no room within the horizon."""
+        started = time.perf_counter()
+        return schedule_line(
+            problem,
+            plan_windows(failure_optimal_starts(problem).tolist()),
+            time_limit=self.time_limit,
+            workers=self.workers,
+            seed=self.seed,
+            started=started,
+            on_progress=on_progress,
+        )
