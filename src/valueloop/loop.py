@@ -37,6 +37,7 @@ from valueloop.optimize.maintenance import (
     MaintenancePlanner,
     MaintenanceProblem,
 )
+from valueloop.optimize.records import MAINTENANCE_KIND
 from valueloop.site import Site
 from valueloop.value.ground_truth import GroundTruth
 from valueloop.value.ledger import LedgerEntry
@@ -261,7 +262,7 @@ class Loop:
         state.plan = plan
         state.plan_id = self.site.plans.add(
             plan,
-            kind="maintenance",
+            kind=MAINTENANCE_KIND,
             starts_at=config.fleet.observed_until,
             model_version=state.model.version,
         )

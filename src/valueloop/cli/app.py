@@ -44,7 +44,17 @@ def validate(site: Annotated[Path, typer.Argument(help="A site.yaml to check.")]
 
 
 def _register_subcommands() -> None:
-    from valueloop.cli import connect, edge, letters, report, solve, store, users, workorders
+    from valueloop.cli import (
+        connect,
+        edge,
+        evaluation,
+        letters,
+        report,
+        solve,
+        store,
+        users,
+        workorders,
+    )
 
     app.add_typer(users.app, name="users", help="API users and their tokens.")
     app.add_typer(store.app, name="store", help="The time-series store: its hot and cold tiers.")
@@ -54,6 +64,7 @@ def _register_subcommands() -> None:
     app.add_typer(letters.app, name="deadletter", help="Inputs that could not be stored.")
     app.command(name="report")(report.report)
     app.command(name="solve")(solve.solve)
+    app.command(name="eval")(evaluation.evaluate)
 
 
 _register_subcommands()

@@ -19,6 +19,9 @@ from valueloop.errors import OptimizeError
 from valueloop.optimize.base import Plan
 from valueloop.store.duckdb import DuckDBStore
 
+MAINTENANCE_KIND = "maintenance"
+"""The kind of the fleet's maintenance plans (the loop's); other optimisers' plans keep rows."""
+
 _DDL = (
     """
     CREATE TABLE IF NOT EXISTS plans (
@@ -168,9 +171,8 @@ class PlanBook:
         )
 
     def latest_id(self) -> str | None:
-        """The newest plan's id, if any."""
-        rows = self._store.query("SELECT plan_id FROM plans ORDER BY created_at DESC LIMIT 1")
-        return None if rows.num_rows == 0 else str(rows.column("plan_id")[0].as_py())
+        """The newest maintenance plan's id, if any."""
+        return self.latest_of((MAINTENANCE_KIND,))
 
 
 def day_start(starts_at: datetime, day: int) -> datetime:

@@ -8,10 +8,10 @@ from pydantic import BaseModel
 
 from valueloop.api.convert import rows_as
 from valueloop.api.errors import NotFoundError
-from valueloop.api.models import AssetOut, LedgerOut, PlanDetail, SummaryOut
+from valueloop.api.models import AssetOut, LedgerOut, PlanDetail, PlanRowsOut, SummaryOut
 from valueloop.api.routers.assets import list_assets
 from valueloop.api.routers.ledger import latest_ledger
-from valueloop.api.routers.plans import get_plan
+from valueloop.api.routers.plans import get_plan, get_plan_rows
 from valueloop.api.routers.summary import latest_summary
 from valueloop.site import Site
 
@@ -35,6 +35,10 @@ ORDER BY p.asset
 """
 
 
+SOLUTION_CHARTS = ("jsp", "fjsp", "cvrp", "vrptw")
+"""Plan kinds the report draws: shop schedules as a Gantt chart, routes as a map."""
+
+
 class TruthPoint(BaseModel):
     """A prediction made at the instant the asset's true remaining life is known (cycles)."""
 
@@ -54,6 +58,7 @@ class ReportData(BaseModel):
     summary: SummaryOut | None
     assets: list[AssetOut]
     plan: PlanDetail | None
+    solution: PlanRowsOut | None
     truth: list[TruthPoint]
     ledger: LedgerOut
 
@@ -71,6 +76,7 @@ def report_data(site: Site, generated_at: datetime) -> ReportData:
     except NotFoundError:
         summary = None
     plan_id = (summary.plan_id if summary else None) or site.plans.latest_id()
+    solution_id = site.plans.latest_of(SOLUTION_CHARTS)
     return ReportData(
         site=site.config.site.name,
         generated_at=generated_at,
@@ -78,6 +84,7 @@ def report_data(site: Site, generated_at: datetime) -> ReportData:
         summary=summary,
         assets=list_assets(site),
         plan=get_plan(plan_id, site) if plan_id else None,
+        solution=get_plan_rows(solution_id, site) if solution_id else None,
         truth=predicted_vs_true(site),
         ledger=latest_ledger(site),
     )

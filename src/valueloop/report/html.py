@@ -63,6 +63,7 @@ $css
     <span class="muted">$plan_caption</span></header>
   <div class="chart" id="plan-chart"></div>
 </section>
+$solution
 <section class="panel">
   <header class="panel-head"><h2>Savings per policy</h2>
     <span class="muted">Each policy played against the true failure times</span></header>
@@ -232,6 +233,25 @@ def _plan_caption(data: ReportData) -> str:
     return f"{data.plan.plan.plan_id}: {overhauls} planned from {start}; asset against day"
 
 
+def _solution(data: ReportData) -> str:
+    """The panel of the latest schedule (a Gantt chart) or routes (a map), if one was recorded."""
+    if data.solution is None:
+        return ""
+    plan = data.solution.plan
+    shop = plan.kind in ("jsp", "fjsp")
+    title = "Production schedule" if shop else "Delivery routes"
+    caption = (
+        f"{plan.plan_id}: {plan.kind} {data.solution.source}, "
+        f"{'makespan' if shop else 'distance'} {plan.objective:,.2f}, {plan.status.lower()}, "
+        f"gap {100 * plan.gap:.2f}%"
+    )
+    return (
+        f'<section class="panel">\n  <header class="panel-head"><h2>{title}</h2>\n'
+        f'    <span class="muted">{escape(caption)}</span></header>\n'
+        f'  <div class="chart" id="solution-chart"></div>\n</section>'
+    )
+
+
 def render_report(data: ReportData) -> str:
     """The report page for ``data``."""
     return _PAGE.substitute(
@@ -241,6 +261,7 @@ def render_report(data: ReportData) -> str:
         headline=_headline(data),
         plan_caption=escape(_plan_caption(data)),
         policies=_policies(data.summary),
+        solution=_solution(data),
         chain=_chain_badge(data.ledger),
         ledger=_ledger(data.ledger),
         data=_json_for_html(data.model_dump_json()),

@@ -281,6 +281,65 @@
   }
 
   /* Draw an option into an element (re-using its chart), or a message when there is no data. */
+  const SERIES_PALETTE = ["#2f6fb1", "#d9822b", "#3a9d5d", "#b03a48", "#7d5ba6", "#8a6d3b",
+    "#1f8a8a", "#c15f9b", "#5b7083", "#9c9c2e"];
+
+  /* A shop schedule (rows: job, operation, machine, start, end) as a Gantt chart, one lane a
+     machine, one colour a job. */
+  function ganttOption(rows) {
+    const machines = Array.from(new Set(rows.map((r) => r.machine))).sort((a, b) => a - b);
+    const lane = new Map(machines.map((m, i) => [m, i]));
+    const data = rows.map((r) => ({
+      value: [lane.get(r.machine), r.start, r.end, r.job, r.operation],
+      itemStyle: { color: SERIES_PALETTE[r.job % SERIES_PALETTE.length] },
+    }));
+    return {
+      tooltip: {
+        formatter: (p) => `job ${p.value[3]}, operation ${p.value[4]}<br>` +
+          `machine ${machines[p.value[0]]}: ${p.value[1]} to ${p.value[2]}`,
+      },
+      grid: { left: 90, right: 24, top: 16, bottom: 40 },
+      xAxis: { type: "value", name: "time", nameLocation: "middle", nameGap: 26, min: 0 },
+      yAxis: { type: "category", data: machines.map((m) => `machine ${m}`), inverse: true },
+      series: [{
+        type: "custom",
+        encode: { x: [1, 2], y: 0 },
+        data,
+        renderItem: (params, api) => {
+          const start = api.coord([api.value(1), api.value(0)]);
+          const end = api.coord([api.value(2), api.value(0)]);
+          const height = api.size([0, 1])[1] * 0.7;
+          return {
+            type: "rect",
+            shape: { x: start[0], y: start[1] - height / 2, width: end[0] - start[0], height },
+            style: api.style({ stroke: "#ffffff", lineWidth: 0.5 }),
+          };
+        },
+      }],
+    };
+  }
+
+  /* Vehicle routes (rows: vehicle, stop, customer, x, y; the depot first, vehicle null) as a
+     map: one coloured line a route, from the depot and back. */
+  function routesOption(rows) {
+    const depot = rows.find((r) => r.vehicle === null);
+    const vehicles = Array.from(new Set(rows.filter((r) => r.vehicle !== null).map((r) => r.vehicle)));
+    const routes = vehicles.map((vehicle, i) => {
+      const stops = rows.filter((r) => r.vehicle === vehicle).sort((a, b) => a.stop - b.stop);
+      const path = [[depot.x, depot.y], ...stops.map((r) => [r.x, r.y]), [depot.x, depot.y]];
+      return { type: "line", name: `vehicle ${vehicle}`, data: path, symbolSize: 5,
+        lineStyle: { width: 1.5 }, color: SERIES_PALETTE[i % SERIES_PALETTE.length] };
+    });
+    return {
+      tooltip: { trigger: "item" },
+      grid: { left: 48, right: 24, top: 16, bottom: 32 },
+      xAxis: { type: "value", scale: true },
+      yAxis: { type: "value", scale: true },
+      series: [...routes, { type: "scatter", name: "depot", data: [[depot.x, depot.y]],
+        symbol: "rect", symbolSize: 12, color: "#222222" }],
+    };
+  }
+
   function render(element, option, settings) {
     const chosen = settings || {};
     const existing = echarts.getInstanceByDom(element);
@@ -308,6 +367,8 @@
     fleetOption,
     planOption,
     planRows,
+    ganttOption,
+    routesOption,
     policyOption,
     truthOption,
     render,

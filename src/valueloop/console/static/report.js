@@ -19,6 +19,13 @@
   C.render(chart("plan-chart"), rows ? C.planOption(data.plan) : null,
     settings(data.plan ? "No overhaul planned." : "No plan recorded."));
 
+  if (data.solution) {
+    const shop = ["jsp", "fjsp"].includes(data.solution.plan.kind);
+    C.render(chart("solution-chart"),
+      shop ? C.ganttOption(data.solution.rows) : C.routesOption(data.solution.rows),
+      settings("No schedule or routes recorded."));
+  }
+
   const policies = data.summary && Object.keys(data.summary.policies).length;
   C.render(chart("policy-chart"), policies ? C.policyOption(data.summary) : null,
     settings("No policy comparison recorded."));
