@@ -58,7 +58,7 @@ def test_duplicate_signal_and_missing_section() -> None:
 def test_invalid_yaml_and_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not valid YAML"):
         parse_site("site: [unclosed")
-    with pytest.raises(ConfigError, match="cannot read .*absent.yaml, the site configuration"):
+    with pytest.raises(ConfigError, match=r"cannot read .*absent\.yaml, the site configuration"):
         load_site(tmp_path / "absent.yaml")
 
 

@@ -47,7 +47,7 @@ def test_a_malformed_file_names_the_file_line_and_field(tmp_path: Path) -> None:
     path.write_text(text[: len(text) // 2])
     with pytest.raises(ConfigError, match=r"bad\.json: not valid YAML"):
         load_line_problem(path)
-    with pytest.raises(ConfigError, match="cannot read .*missing.json, the line problem"):
+    with pytest.raises(ConfigError, match=r"cannot read .*missing\.json, the line problem"):
         load_line_problem(tmp_path / "missing.json")
 
 
