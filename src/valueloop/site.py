@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from valueloop.act.workorders import WorkOrders
+from valueloop.analytics.anomaly.live import AnomalyBook
 from valueloop.analytics.records import PredictionBook
 from valueloop.config import SiteConfig, load_site
 from valueloop.ingest.batches import KeyedIngest
@@ -68,6 +69,7 @@ class Site:
     pipeline: IngestPipeline
     batches: KeyedIngest
     predictions: PredictionBook
+    anomalies: AnomalyBook
     plans: PlanBook
     work_orders: WorkOrders
     ledger: Ledger
@@ -113,6 +115,7 @@ def open_site(config: SiteConfig | Path | str, data_dir: Path | str) -> Site:
         pipeline=pipeline,
         batches=KeyedIngest(store, pipeline),
         predictions=PredictionBook(store),
+        anomalies=AnomalyBook(store),
         plans=PlanBook(store),
         work_orders=WorkOrders(store),
         ledger=Ledger(store),

@@ -19,6 +19,7 @@ from valueloop.api.auth import require
 from valueloop.api.errors import install_error_handlers
 from valueloop.api.models import Health
 from valueloop.api.routers import (
+    anomalies,
     assets,
     connectors,
     deadletters,
@@ -44,6 +45,7 @@ ROUTERS = (
     ledger.router,
     deadletters.router,
     connectors.router,
+    anomalies.router,
     summary.router,
 )
 

@@ -352,3 +352,15 @@ class ForwardedDeadLetters(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     items: Annotated[list[ForwardedDeadLetter], Field(min_length=1, max_length=100_000)]
+
+
+class AnomalyOut(_Out):
+    """An anomaly event of an asset: its span, the series contributing most, the peak score."""
+
+    asset: str
+    series_id: int
+    start_ts: datetime
+    end_ts: datetime
+    peak_ts: datetime
+    score: float
+    detector: str
