@@ -177,6 +177,36 @@
     $("deadletters").replaceChildren(...parts);
   }
 
+  function table(titles, rows) {
+    const result = element("table", "data");
+    const head = element("tr");
+    for (const title of titles) head.append(element("th", "", title));
+    result.append(head);
+    for (const cells of rows) {
+      const row = element("tr");
+      row.append(...cells.map((text) => element("td", "", text)));
+      result.append(row);
+    }
+    return result;
+  }
+
+  const when = (stamp) => (stamp ? stamp.slice(0, 19).replace("T", " ") : "never");
+
+  function renderConnectors(connectors) {
+    $("connectors").replaceChildren(connectors.length
+      ? table(["Connector", "Kind", "Link", "Last message", "Readings/s", "Errors"],
+        connectors.map((c) => [c.name, c.kind, c.connected ? "up" : "down", when(c.last_message_at),
+          C.formatNumber(c.rate, 1), String(c.errors)]))
+      : element("p", "muted", "This server runs no field connector."));
+  }
+
+  function renderAnomalies(events) {
+    $("anomalies").replaceChildren(events.length
+      ? table(["Asset", "From", "To", "Peak score"],
+        events.map((e) => [e.asset, when(e.start_ts), when(e.end_ts), C.formatNumber(e.score, 2)]))
+      : element("p", "muted", "No anomaly detected."));
+  }
+
   // Work orders ---------------------------------------------------------------------------------
 
   function orderRow(order, canDecide) {
@@ -278,10 +308,12 @@
     $("user").hidden = false;
     $("user-name").textContent = state.me.name;
     $("user-role").textContent = state.me.role;
-    const [summary, assets, plans, deadLetters] = await Promise.all([
+    const [summary, assets, plans, deadLetters, connectors, anomalies] = await Promise.all([
       optional("api/summary"), api("api/assets"), api("api/plans"), api("api/deadletters?limit=5"),
+      api("api/connectors"), api("api/anomalies?limit=10"),
     ]);
-    const planId = (summary && summary.plan_id) || (plans.length ? plans[0].plan_id : null);
+    const maintenance = plans.find((p) => p.kind === "maintenance");
+    const planId = (summary && summary.plan_id) || (maintenance ? maintenance.plan_id : null);
     const plan = planId ? await optional("api/plans/" + encodeURIComponent(planId)) : null;
     state.currency = summary ? summary.currency : null;
     $("notice").hidden = Boolean(summary);
@@ -292,6 +324,8 @@
     renderPlan(plan);
     renderPolicies(summary);
     renderDeadLetters(deadLetters);
+    renderConnectors(connectors);
+    renderAnomalies(anomalies);
     await loadWorkOrders();
   }
 

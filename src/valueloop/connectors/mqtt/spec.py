@@ -1,0 +1,123 @@
+"""Configuration of MQTT connectors: the broker link (shared with Sparkplug) and topic mappings.
+
+The link settings give an at-least-once ingest by default: QoS 1, a fixed client id, a persistent
+session (MQTT 5 ``clean_start`` false with a session expiry), so that messages published while the
+connector is down wait at the broker and arrive when it comes back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from valueloop.connectors.spec import FieldConnectorSpec, PointMap
+from valueloop.connectors.templates import SERIES_TEMPLATE_PATTERN, LevelTemplate, template_fields
+
+
+class TlsSpec(BaseModel):
+    """TLS to the broker: the CA that signed its certificate, and a client certificate if used."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    insecure: bool = False
+    """Skip the check that the broker's certificate names the host (test setups only)."""
+
+
+class MqttBrokerSpec(FieldConnectorSpec):
+    """How to reach an MQTT broker and keep a session there.
+
+    Attributes:
+        host, port: the broker's address (1883 plain, 8883 with TLS by convention).
+        client_id: the MQTT client id; the session is kept under it. Default ``valueloop-<name>``.
+        username, password: credentials; the password is never logged or shown.
+        tls: TLS options; None for a plain TCP link.
+        qos: 1 (at least once, acknowledged after the delivery was handed over) or 0.
+        keepalive: seconds between pings when idle.
+        clean_start: False keeps the broker session (subscriptions and queued messages).
+        session_expiry: seconds the broker keeps the session after a disconnect.
+        receive_maximum: QoS 1 messages the broker may have in flight to the connector.
+        reconnect_min, reconnect_max: exponential backoff bounds between reconnect attempts, s.
+        batch_messages, batch_wait: a delivery gathers up to this many messages or waits at most
+            this long (s) after the first one.
+    """
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 1883
+    client_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    tls: TlsSpec | None = None
+    qos: Literal[0, 1] = 1
+    keepalive: Annotated[int, Field(ge=5, le=3600)] = 30
+    clean_start: bool = False
+    session_expiry: Annotated[int, Field(ge=0)] = 86_400
+    receive_maximum: Annotated[int, Field(ge=1, le=65_535)] = 2_000
+    reconnect_min: Annotated[int, Field(ge=1)] = 1
+    reconnect_max: Annotated[int, Field(ge=1)] = 60
+    batch_messages: Annotated[int, Field(ge=1)] = 2_000
+    batch_wait: Annotated[float, Field(gt=0, le=5)] = 0.05
+
+    @model_validator(mode="after")
+    def _backoff(self) -> MqttBrokerSpec:
+        if self.reconnect_max < self.reconnect_min:
+            raise ValueError("reconnect_max must be at least reconnect_min")
+        return self
+
+    @property
+    def mqtt_client_id(self) -> str:
+        """The client id the session is kept under."""
+        return self.client_id or f"valueloop-{self.name}"
+
+
+class MqttPointMap(PointMap):
+    """Messages on ``topic`` mapped to ``series``.
+
+    ``topic`` is an MQTT topic filter whose levels may be ``{placeholders}`` (``+`` that also
+    captures the level), e.g. ``plant/{asset}/{signal}``; ``series`` is ``asset/signal`` where
+    placeholders are filled from the topic, e.g. ``{asset}/{signal}``. A payload is a bare number,
+    an object ``{"ts": ..., "value": ...}`` or an array of such objects (or ``[ts, value]`` pairs);
+    objects may name ``"signal"`` (replacing the signal of ``series``) or ``"series"``
+    (``asset/signal``). ``ts`` is an ISO 8601 string (UTC when it has no zone) or a number read
+    per ``ts_format``; without ``ts`` the reading is stamped with the time it arrived.
+    """
+
+    series: Annotated[str, Field(pattern=SERIES_TEMPLATE_PATTERN)]
+    topic: Annotated[str, Field(min_length=1)]
+    ts_format: Literal["epoch_ms", "epoch_s"] = "epoch_ms"
+    """How a numeric ``ts`` is read: milliseconds or seconds since 1970-01-01 UTC."""
+
+    @field_validator("topic")
+    @classmethod
+    def _topic(cls, value: str) -> str:
+        LevelTemplate.parse(value.split("/"))
+        return value
+
+    @model_validator(mode="after")
+    def _fields(self) -> MqttPointMap:
+        captured = set(self.template.names)
+        missing = [name for name in template_fields(self.series) if name not in captured]
+        if missing:
+            raise ValueError(f"series uses {', '.join(missing)}, which the topic does not capture")
+        return self
+
+    @property
+    def template(self) -> LevelTemplate:
+        """The parsed topic template."""
+        return LevelTemplate.parse(self.topic.split("/"))
+
+    @property
+    def concrete(self) -> bool:
+        """Whether ``series`` names one series (no placeholders)."""
+        return not template_fields(self.series)
+
+
+class MqttSpec(MqttBrokerSpec):
+    """An MQTT JSON connector: broker link and topic mappings (first matching entry wins)."""
+
+    kind: Literal["mqtt"]
+    points: Annotated[list[MqttPointMap], Field(min_length=1)]
