@@ -41,6 +41,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from rich.console import Console
 from rich.table import Table
 
+import edge_outbox
 from common import write_result
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -277,10 +278,27 @@ def mqtt_rows(messages: int, points: int, repeat: int) -> list[Row]:
     return rows
 
 
+def outbox_rows(batches: int, points: int) -> list[Row]:
+    """The edge outbox drained over HTTP into a central store, beside the central ingest alone."""
+    measured = edge_outbox.measure(batches, points)
+    return [
+        Row(
+            "edge outbox drain (HTTP; ceiling: central ingest alone)",
+            int(measured["points"]),
+            float(measured["direct_points_per_s"]),
+            float(measured["drain_points_per_s"]),
+            float(measured["ratio"]),
+            int(measured["lost"]),
+            int(measured["batches"]),
+        )
+    ]
+
+
 SCENARIOS: list[Callable[[argparse.Namespace], list[Row]]] = [
     lambda args: mqtt_rows(args.messages, args.points_per_message, args.repeat),
+    lambda args: outbox_rows(args.messages // 10, args.points_per_message * 10),
 ]
-"""Each returns rows of the table; the edge outbox drain rate joins here."""
+"""Each returns rows of the table."""
 
 
 def main() -> None:
