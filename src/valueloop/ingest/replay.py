@@ -3,9 +3,10 @@
 A letter whose raw text is a reading the platform wrote itself (an unknown series path, see
 :func:`valueloop.ingest.resolve.reading_text`) is parsed back as a reading; any other letter is
 handed to the connector that produced it, if that connector can re-read its raw inputs (a
-``reparse(raw) -> FieldDelivery`` method, built from the site's current configuration, so a fixed
-mapping applies). A letter is marked replayed only when its input is now stored; the rest stay
-pending, with their original reason, for the next attempt.
+``reparse(raw, reason) -> FieldDelivery`` method, built from the site's current configuration, so
+a fixed mapping applies; the reason tells where the input came from, such as its MQTT topic). A
+letter is marked replayed only when its input is now stored; the rest stay pending, with their
+original reason, for the next attempt.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from valueloop.connectors.base import FieldDelivery, readings
 from valueloop.connectors.spec import ConnectorSpec
 from valueloop.ingest.pipeline import IngestPipeline
 
-Reparse = Callable[[str], FieldDelivery]
+Reparse = Callable[[str, str], FieldDelivery]
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,6 @@ def _delivery(letter: dict[str, Any], reparse: dict[str, Reparse]) -> FieldDeliv
     if method is None or letter["raw"] is None:
         return None
     try:
-        return method(letter["raw"])
+        return method(letter["raw"], letter["reason"])
     except Exception:  # a letter that still cannot be read stays pending, with its reason
         return None

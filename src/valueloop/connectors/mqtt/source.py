@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import ClassVar
 
 from valueloop.connectors.base import FieldDelivery
-from valueloop.connectors.mqtt.link import MqttLink
+from valueloop.connectors.mqtt.link import Message, MqttLink
 from valueloop.connectors.mqtt.payload import decode_batch
 from valueloop.connectors.mqtt.routes import TopicRouter
 from valueloop.connectors.mqtt.spec import MqttSpec
 from valueloop.connectors.spec import PointMap
 from valueloop.connectors.status import ConnectorStatus, StatusTracker
 from valueloop.connectors.templates import templated_mappings
+from valueloop.errors import ConnectorError
+
+_TOPIC_IN_REASON = re.compile(r"\btopic (\S+?):")
+"""The topic a dead letter's reason names (``topic <t>: ...`` or ``unknown topic <t>: ...``)."""
 
 
 class MqttSource:
@@ -41,6 +47,16 @@ class MqttSource:
             delivery = decode_batch(batch, self._router, self.spec.prefix, self.name)
             self._link.account(delivery, len(batch))
             yield delivery
+
+    def reparse(self, raw: str, reason: str) -> FieldDelivery:
+        """Read a dead-lettered payload again with the current mappings (``valueloop deadletter
+        replay`` after a mapping fix); its topic is the one its reason names. A payload without
+        a ``ts`` is stamped with the time of the replay."""
+        match = _TOPIC_IN_REASON.search(reason)
+        if match is None:
+            raise ConnectorError(f"the dead letter's reason names no topic: {reason!r}")
+        message = Message(match.group(1), raw.encode("utf-8"), 0, 0, time.time())
+        return decode_batch([message], self._router, self.spec.prefix, self.name)
 
     def mappings(self) -> Sequence[tuple[str, PointMap]]:
         """Series of the concrete mappings, and those templated mappings named so far."""
