@@ -11,6 +11,7 @@ from rich.console import Console
 
 from valueloop.analytics.rul import GradientBoostingRUL
 from valueloop.connectors.runner import SourceRunner, build_sources
+from valueloop.ingest.sources import SourceIngest
 from valueloop.loop import Loop, model_path
 from valueloop.packs.aviation import PACK
 from valueloop.site import Site, open_site
@@ -39,18 +40,9 @@ def _executor(site: Site, stop: threading.Event) -> None:
 
 
 def field_sources(site: Site) -> SourceRunner:
-    """A runner of the site's field connectors, their series registered, ingesting as they read."""
+    """A runner of the site's field connectors, storing what they read as they read it."""
     sources = build_sources(site.config.connectors)
-    site.batches.register(
-        [
-            (path, mapping.unit, mapping.description)
-            for source in sources
-            for path, mapping in source.mappings()
-        ]
-    )
-    return SourceRunner(
-        sources, lambda name, delivery: site.pipeline.ingest_readings(delivery, name)
-    )
+    return SourceRunner(sources, SourceIngest(site.pipeline, site.batches, sources).keep)
 
 
 def serve_site(site: Site, host: str, port: int) -> None:
