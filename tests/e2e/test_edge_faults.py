@@ -22,8 +22,8 @@ from tests.e2e.edge_stack import Centre, Edge, edge_yaml, expected, publisher, w
 pytestmark = pytest.mark.services
 
 COUNT = 400
-"""Readings per pump; the device sends them over about 40 s."""
-RATE = 30.0
+"""Readings per pump; the device sends them over about 20 s."""
+RATE = 60.0
 
 
 class Deployment:
@@ -92,7 +92,7 @@ def _finish(stack: Deployment) -> None:
 
 def test_broker_stopped_for_30_seconds(deployment: Deployment) -> None:
     deployment.device = publisher(deployment.broker.port, COUNT, RATE)
-    time.sleep(8)
+    time.sleep(6)
     deployment.broker.stop()
     time.sleep(30)
     deployment.broker.start()
@@ -101,7 +101,7 @@ def test_broker_stopped_for_30_seconds(deployment: Deployment) -> None:
 
 def test_centre_down_for_a_minute(deployment: Deployment) -> None:
     deployment.device = publisher(deployment.broker.port, COUNT, RATE)
-    time.sleep(8)
+    time.sleep(6)
     deployment.centre.stop()
     time.sleep(60)
     assert deployment.status()["outbox"]["batches"] > 0  # type: ignore[index]
@@ -111,8 +111,8 @@ def test_centre_down_for_a_minute(deployment: Deployment) -> None:
 
 def test_edge_agent_killed_and_restarted(deployment: Deployment) -> None:
     deployment.device = publisher(deployment.broker.port, COUNT, RATE)
-    time.sleep(8)
+    time.sleep(6)
     deployment.edge.kill()
-    time.sleep(10)
+    time.sleep(5)
     deployment.edge.start()
     _finish(deployment)

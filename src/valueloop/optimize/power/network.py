@@ -18,10 +18,13 @@ Costs per generator (pandapower's ``poly_cost`` / ``pwl_cost``, in money per hou
 
 from __future__ import annotations
 
+import multiprocessing
 import warnings
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -227,8 +230,11 @@ def from_pandapower(net: Any, name: str) -> DcOpfProblem:
     )
 
 
+_T = TypeVar("_T")
+
+
 def pandapower_case(name: str) -> Any:
-    """A fresh pandapower network of one of :data:`CASES`."""
+    """A fresh pandapower network of one of :data:`CASES` (imports pandapower in this process)."""
     if name not in CASES:
         raise ConfigError(f"unknown network case {name!r}: choose one of {', '.join(CASES)}")
     import pandapower.networks as pn
@@ -236,9 +242,60 @@ def pandapower_case(name: str) -> Any:
     return getattr(pn, name)()
 
 
+def _in_child(function: Callable[..., _T], *arguments: Any) -> _T:
+    """Run ``function`` in a fresh interpreter and return its result.
+
+    Importing pandapower changes how pyarrow converts time-zone-aware ``datetime`` objects for the
+    rest of the process (its dependency pandera does this at import), so the platform keeps
+    pandapower out of its own processes: conversions and pandapower's own solves run in a child.
+    """
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(function, *arguments).result()
+
+
+def _case_problem(name: str) -> DcOpfProblem:
+    return from_pandapower(pandapower_case(name), name)
+
+
 def load_case(name: str) -> DcOpfProblem:
     """The DC OPF of a pandapower MATPOWER case, e.g. ``load_case("case9")``."""
-    return from_pandapower(pandapower_case(name), name)
+    if name not in CASES:
+        raise ConfigError(f"unknown network case {name!r}: choose one of {', '.join(CASES)}")
+    return _in_child(_case_problem, name)
+
+
+def _pandapower_dcopf(name: str) -> dict[str, Any]:
+    import pandapower as pp
+
+    net = pandapower_case(name)
+    pp.rundcopp(net)
+    return {
+        "objective": float(net.res_cost),
+        "gen_mw": [float(value) for value in net.res_gen.p_mw],
+        "ext_grid_mw": [float(value) for value in net.res_ext_grid.p_mw],
+    }
+
+
+def pandapower_dcopf(name: str) -> dict[str, Any]:
+    """pandapower's own DC OPF of a case (``rundcopp``), for comparison: its ``objective`` (money
+    per hour) and the MW of its generators (``gen_mw``) and external grids (``ext_grid_mw``)."""
+    if name not in CASES:
+        raise ConfigError(f"unknown network case {name!r}: choose one of {', '.join(CASES)}")
+    return _in_child(_pandapower_dcopf, name)
+
+
+def _save_case(name: str, path: str) -> None:
+    import pandapower as pp
+
+    pp.to_json(pandapower_case(name), path)
+
+
+def save_case(name: str, path: str | Path) -> None:
+    """Write a case as a pandapower JSON network file, a starting point to edit."""
+    if name not in CASES:
+        raise ConfigError(f"unknown network case {name!r}: choose one of {', '.join(CASES)}")
+    _in_child(_save_case, name, str(path))
 
 
 @dataclass(frozen=True)
@@ -265,13 +322,10 @@ def published_dcopf_optima() -> dict[str, PublishedOptimum]:
     }
 
 
-def load_network_file(path: str | Path) -> DcOpfProblem:
-    """The DC OPF of a network saved with ``pandapower.to_json``, or of a case name (``case9``)."""
-    file = Path(path)
-    if not file.exists() and str(path) in CASES:
-        return load_case(str(path))
+def _file_problem(path: str) -> DcOpfProblem:
     import pandapower as pp
 
+    file = Path(path)
     try:
         net = pp.from_json(str(file))
     except Exception as err:  # pandapower/json raise many kinds; all mean an unreadable file
@@ -280,3 +334,11 @@ def load_network_file(path: str | Path) -> DcOpfProblem:
             f"or one of the case names {', '.join(CASES)}"
         ) from err
     return from_pandapower(net, file.stem)
+
+
+def load_network_file(path: str | Path) -> DcOpfProblem:
+    """The DC OPF of a network saved with ``pandapower.to_json``, or of a case name (``case9``)."""
+    file = Path(path)
+    if not file.exists() and str(path) in CASES:
+        return load_case(str(path))
+    return _in_child(_file_problem, str(file))
