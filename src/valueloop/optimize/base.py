@@ -17,6 +17,8 @@ from typing import Protocol, Self, TypeVar
 
 import pyarrow as pa
 
+from valueloop.errors import ConfigError
+
 SOLVED_STATUSES = ("OPTIMAL", "FEASIBLE")
 """Statuses of a plan that can be carried out: proven optimal, or feasible within the gap."""
 
@@ -51,6 +53,17 @@ class Plan:
     assignments: pa.Table
     solver: str
     log: str | None = None
+
+
+def check_search(time_limit: float, workers: int, seed: int) -> None:
+    """Refuse search settings no solver can use: a time limit that is not a positive number of
+    seconds, fewer than one worker, or a seed outside ``[0, 2**31)``."""
+    if not (math.isfinite(time_limit) and time_limit > 0):
+        raise ConfigError(f"time_limit must be a positive number of seconds, not {time_limit}")
+    if workers < 1:
+        raise ConfigError(f"workers must be at least 1, not {workers}")
+    if not 0 <= seed < 2**31:
+        raise ConfigError(f"seed must be in [0, 2**31), not {seed}")
 
 
 class Optimizer(Protocol[ProblemT_contra]):

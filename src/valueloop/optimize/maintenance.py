@@ -55,8 +55,8 @@ from numpy.typing import ArrayLike, NDArray
 from ortools.sat.python import cp_model
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from valueloop.errors import ConfigError, OptimizeError
-from valueloop.optimize.base import SOLVED_STATUSES, Plan
+from valueloop.errors import OptimizeError
+from valueloop.optimize.base import SOLVED_STATUSES, Plan, check_search
 
 ASSIGNMENTS_SCHEMA = pa.schema(
     [
@@ -270,14 +270,7 @@ class MaintenancePlanner:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.time_limit) and self.time_limit > 0):
-            raise ConfigError(
-                f"time_limit must be a positive number of seconds, not {self.time_limit}"
-            )
-        if self.workers < 1:
-            raise ConfigError(f"workers must be at least 1, not {self.workers}")
-        if not 0 <= self.seed < 2**31:
-            raise ConfigError(f"seed must be in [0, 2**31), not {self.seed}")
+        check_search(self.time_limit, self.workers, self.seed)
 
     def single_worker(self) -> MaintenancePlanner:
         """The same planner searching on one worker, whose plans are reproducible."""

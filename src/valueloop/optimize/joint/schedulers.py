@@ -12,13 +12,11 @@ more.
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from dataclasses import dataclass
 from typing import Self
 
-from valueloop.errors import ConfigError
-from valueloop.optimize.base import Plan
+from valueloop.optimize.base import Plan, check_search
 from valueloop.optimize.joint.model import ProgressCallback, schedule_line
 from valueloop.optimize.joint.problem import LineProblem
 from valueloop.optimize.joint.windows import (
@@ -43,14 +41,7 @@ class _CpSatSearch:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.time_limit) and self.time_limit > 0):
-            raise ConfigError(
-                f"time_limit must be a positive number of seconds, not {self.time_limit}"
-            )
-        if self.workers < 1:
-            raise ConfigError(f"workers must be at least 1, not {self.workers}")
-        if not 0 <= self.seed < 2**31:
-            raise ConfigError(f"seed must be in [0, 2**31), not {self.seed}")
+        check_search(self.time_limit, self.workers, self.seed)
 
     def single_worker(self) -> Self:
         """The same scheduler searching on one worker, whose plans are reproducible."""

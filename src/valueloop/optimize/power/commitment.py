@@ -34,13 +34,12 @@ import pyarrow as pa
 from numpy.typing import NDArray
 
 from valueloop.errors import OptimizeError
-from valueloop.optimize.base import Plan
+from valueloop.optimize.base import Plan, check_search
 from valueloop.optimize.power.fleet import DispatchProblem
 from valueloop.optimize.power.highs import (
     LinearProgram,
     ProgressCallback,
     Solution,
-    check_search_settings,
     relative_gap,
     solver_name,
 )
@@ -264,7 +263,7 @@ class UnitCommitment:
     on_progress: ProgressCallback | None = None
 
     def __post_init__(self) -> None:
-        check_search_settings(self.time_limit, self.workers, self.seed)
+        check_search(self.time_limit, self.workers, self.seed)
 
     def single_worker(self) -> UnitCommitment:
         """The same optimiser on one thread, whose plans are reproducible."""

@@ -22,11 +22,10 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from valueloop.errors import OptimizeError
-from valueloop.optimize.base import Plan
+from valueloop.optimize.base import Plan, check_search
 from valueloop.optimize.power.highs import (
     LinearProgram,
     ProgressCallback,
-    check_search_settings,
     solver_name,
 )
 from valueloop.optimize.power.network import DcOpfProblem
@@ -73,7 +72,7 @@ class DcOpf:
     on_progress: ProgressCallback | None = None
 
     def __post_init__(self) -> None:
-        check_search_settings(self.time_limit, self.workers, self.seed)
+        check_search(self.time_limit, self.workers, self.seed)
 
     def single_worker(self) -> DcOpf:
         """The same optimiser on one thread."""

@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
-from valueloop.errors import ConfigError, OptimizeError
+from valueloop.errors import OptimizeError
 
 ProgressCallback = Callable[[float, float, float], None]
 """Called with elapsed seconds, incumbent objective and best bound when the incumbent improves."""
@@ -71,16 +71,6 @@ class Solution:
     def solved(self) -> bool:
         """Whether the solution can be carried out (optimal, or feasible at the time limit)."""
         return self.status in ("OPTIMAL", "FEASIBLE")
-
-
-def check_search_settings(time_limit: float, workers: int, seed: int) -> None:
-    """Raise :class:`~valueloop.errors.ConfigError` for a bad time limit, thread count or seed."""
-    if not (math.isfinite(time_limit) and time_limit > 0):
-        raise ConfigError(f"time_limit must be a positive number of seconds, not {time_limit}")
-    if workers < 1:
-        raise ConfigError(f"workers must be at least 1, not {workers}")
-    if not 0 <= seed < 2**31:
-        raise ConfigError(f"seed must be in [0, 2**31), not {seed}")
 
 
 def relative_gap(objective: float, bound: float) -> float:

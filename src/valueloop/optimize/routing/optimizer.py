@@ -22,7 +22,6 @@ plan early enough for every run to reach it.
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -46,7 +45,7 @@ from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import MaxRuntime, MultipleCriteria, NoImprovement, StoppingCriterion
 
 from valueloop.errors import ConfigError, OptimizeError
-from valueloop.optimize.base import Plan
+from valueloop.optimize.base import Plan, check_search
 from valueloop.optimize.routing.bounds import distance_lower_bound, infeasibility_reasons
 from valueloop.optimize.routing.lp_bound import lp_lower_bound
 from valueloop.optimize.routing.problem import RoutingProblem
@@ -148,14 +147,7 @@ class RouteOptimizer:
     bound_share: float = 0.1
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.time_limit) and self.time_limit > 0):
-            raise ConfigError(
-                f"time_limit must be a positive number of seconds, not {self.time_limit}"
-            )
-        if self.workers < 1:
-            raise ConfigError(f"workers must be at least 1, not {self.workers}")
-        if not 0 <= self.seed < 2**31:
-            raise ConfigError(f"seed must be in [0, 2**31), not {self.seed}")
+        check_search(self.time_limit, self.workers, self.seed)
         if not 0.0 <= self.bound_share < 1.0:
             raise ConfigError(f"bound_share must be in [0, 1), not {self.bound_share}")
         if self.patience is not None and self.patience < 1:

@@ -14,7 +14,6 @@ solves the plain model with CP-SAT's default parameters, for comparison):
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from dataclasses import dataclass, field
 from importlib.metadata import version
@@ -23,7 +22,7 @@ import pyarrow as pa
 from ortools.sat.python import cp_model
 
 from valueloop.errors import ConfigError, OptimizeError
-from valueloop.optimize.base import SOLVED_STATUSES, Plan
+from valueloop.optimize.base import SOLVED_STATUSES, Plan, check_search
 from valueloop.optimize.scheduling.diagnose import conflicting_constraints
 from valueloop.optimize.scheduling.dispatch import best_dispatch
 from valueloop.optimize.scheduling.flat import FlatShop
@@ -72,14 +71,7 @@ class ShopScheduler:
     on_progress: Progress | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.time_limit) and self.time_limit > 0):
-            raise ConfigError(
-                f"time_limit must be a positive number of seconds, not {self.time_limit}"
-            )
-        if self.workers < 1:
-            raise ConfigError(f"workers must be at least 1, not {self.workers}")
-        if not 0 <= self.seed < 2**31:
-            raise ConfigError(f"seed must be in [0, 2**31), not {self.seed}")
+        check_search(self.time_limit, self.workers, self.seed)
         if self.dispatch_restarts < 0:
             raise ConfigError(
                 f"dispatch_restarts must not be negative, not {self.dispatch_restarts}"
