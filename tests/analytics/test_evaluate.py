@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 from typing import ClassVar, Self
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
 from valueloop.analytics.evaluate import (
     RulEvaluation,
     evaluate_rul,
+    evaluate_rul_all,
     interval_coverage,
     phm08_score,
     rmse,
@@ -83,3 +85,19 @@ def test_fd001_benchmark_meets_the_bar(benchmark: RulEvaluation) -> None:
     assert 0 < benchmark.phm_score < 1000
     assert 0.6 <= benchmark.coverage <= 1.0
     assert benchmark.fit_seconds > 0
+
+
+def test_evaluate_rul_all_reports_each_subset_and_progress() -> None:
+    calls: list[tuple[str, int, int]] = []
+    results = evaluate_rul_all(
+        lambda subset: GradientBoostingRUL(n_estimators=10, folds=2, threads=1),
+        ("FD001",),
+        lambda name, done, total: calls.append((name, done, total)),
+    )
+    assert calls == [("FD001", 0, 1), ("", 1, 1)]
+    fd001 = results["FD001"]
+    assert fd001["n_engines"] == 100 and fd001["model_version"].startswith("rul-gbm-")
+    truth = load_true_rul("FD001")["rul"].to_numpy()
+    assert fd001["rmse"] >= rmse(np.minimum(truth, 125), truth)  # no capped model beats the cap
+    assert fd001["rmse_capped"] < fd001["rmse"]
+    assert 0 <= fd001["coverage"] <= 1 and fd001["fit_cpu_seconds"] > 0

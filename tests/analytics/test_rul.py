@@ -49,6 +49,20 @@ def test_missing_sensor_is_named(fitted: GradientBoostingRUL, test_set: pa.Table
         fitted.predict(test_set.drop_columns(["sensor_11"]))
 
 
+def test_a_signal_unseen_in_training_is_refused_and_gaps_are_filled(
+    fitted: GradientBoostingRUL, test_set: pa.Table
+) -> None:
+    with pytest.raises(ModelError, match="'vibration' was not in the training data"):
+        fitted.predict(test_set.append_column("vibration", pa.array(np.zeros(test_set.num_rows))))
+    index = test_set.column_names.index("sensor_4")
+    values = test_set["sensor_4"].to_numpy().copy()
+    values[-1] = np.nan  # the last cycle of engine 100 is lost: its previous reading stands in
+    gap = fitted.predict(test_set.set_column(index, "sensor_4", pa.array(values)))
+    values[-1] = values[-2]
+    filled = fitted.predict(test_set.set_column(index, "sensor_4", pa.array(values)))
+    assert gap.equals(filled)
+
+
 def test_one_prediction_per_engine_at_its_last_cycle(
     fitted: GradientBoostingRUL, test_set: pa.Table
 ) -> None:

@@ -15,30 +15,41 @@ the training units are split into ``folds`` groups, each predicted by models tra
 groups. Corrections are computed per band of predicted RUL (``bands`` equal bands over
 ``[0, cap]``), as errors grow with RUL. Finally the interval is widened to contain the point
 prediction and clipped at 0 cycles.
+
+Before features are computed, the sensors are normalised per operating condition
+(:mod:`valueloop.analytics.conditions`; ``conditions=6`` for FD002 and FD004) and bad input is
+checked or repaired as :mod:`valueloop.analytics.inputs` describes. A training series shorter than
+``window`` simply has shorter windows; so has a short series to predict.
 """
 
 from __future__ import annotations
 
-import hashlib
-import inspect
-import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, NamedTuple, Self
+from typing import Any, NamedTuple, Self
 
 import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from valueloop.analytics.features import informative_sensors, window_features
-from valueloop.datasets.cmapss import SENSORS
+from valueloop.analytics.calibration import conformal_shift, cycles_to_failure
+from valueloop.analytics.conditions import (
+    ConditionNormaliser,
+    normalise_history,
+    normalise_training,
+)
+from valueloop.analytics.features import window_features
+from valueloop.analytics.metadata import (
+    ModelMetadata,
+    model_document,
+    parse_model_document,
+)
+from valueloop.analytics.rul_base import RulModel
 from valueloop.errors import ModelError
 
 Vector = npt.NDArray[np.float64]
-_FORMAT = "valueloop.rul-gbm/1"
+_FORMAT = "valueloop.rul-gbm/2"
 
 
 class _Boosters(NamedTuple):
@@ -49,12 +60,13 @@ class _Boosters(NamedTuple):
 
 @dataclass(frozen=True)
 class _Fitted:
-    sensors: tuple[str, ...]
+    normaliser: ConditionNormaliser
+    signals: tuple[str, ...]  # every signal of the training table
     boosters: _Boosters
     edges: tuple[float, ...]  # band edges of the point prediction, cycles
     lower_shift: tuple[float, ...]  # per band, cycles subtracted from the raw lower bound
     upper_shift: tuple[float, ...]  # per band, cycles added to the raw upper bound
-    data_hash: str
+    metadata: ModelMetadata
 
 
 def _matrix(features: pa.Table) -> Vector:
@@ -62,47 +74,16 @@ def _matrix(features: pa.Table) -> Vector:
     return np.column_stack([features[name].to_numpy() for name in features.column_names[1:]])
 
 
-def _cycles_to_failure(units: npt.NDArray[Any], cycles: npt.NDArray[Any]) -> Vector:
-    """For rows sorted by unit: the unit's last cycle minus the row's cycle."""
-    starts = np.flatnonzero(np.r_[True, units[1:] != units[:-1]])
-    last = np.maximum.reduceat(cycles, starts)
-    return np.asarray(np.repeat(last, np.diff(np.r_[starts, units.size])) - cycles, np.float64)
-
-
-def _conformal_shift(scores: Vector, level: float) -> float:
-    """Split-conformal quantile of ``scores`` at ``level`` with the finite-sample correction."""
-    rank = min(1.0, math.ceil((scores.size + 1) * level) / scores.size)
-    return float(np.quantile(scores, rank, method="higher"))
-
-
-def _table_hash(table: pa.Table, columns: tuple[str, ...]) -> str:
-    ordered = table.take(pc.sort_indices(table, [("unit", "ascending"), ("cycle", "ascending")]))
-    digest = hashlib.sha256()
-    for name in columns:
-        digest.update(name.encode())
-        digest.update(ordered[name].combine_chunks().to_numpy(zero_copy_only=False).tobytes())
-    return digest.hexdigest()
-
-
-class GradientBoostingRUL:
+class GradientBoostingRUL(RulModel):
     """LightGBM RUL model for C-MAPSS-like engines; see the module docstring for the method.
 
     Hyper-parameters: ``window`` (rows of history per feature), ``cap`` (cycles, ceiling of the
     training target), ``interval`` (nominal coverage of ``[lower, upper]``), the LightGBM settings
     ``n_estimators``, ``learning_rate``, ``num_leaves``, ``min_child_samples``,
     ``feature_fraction``, ``bagging_fraction``, ``threads``, plus ``folds`` and ``bands`` of the
-    interval calibration and ``seed``. Fits are deterministic for a given seed.
+    interval calibration, ``conditions`` (operating conditions to normalise the sensors by) and
+    ``seed``. Fits are deterministic for a given seed.
     """
-
-    output_schema: ClassVar[pa.Schema] = pa.schema(
-        [
-            ("unit", pa.int32()),
-            ("cycle", pa.int32()),
-            ("rul", pa.float64()),
-            ("lower", pa.float64()),
-            ("upper", pa.float64()),
-        ]
-    )
 
     def __init__(
         self,
@@ -118,6 +99,7 @@ class GradientBoostingRUL:
         bagging_fraction: float = 0.8,
         folds: int = 4,
         bands: int = 4,
+        conditions: int = 1,
         seed: int = 0,
         threads: int = 2,
     ) -> None:
@@ -132,62 +114,49 @@ class GradientBoostingRUL:
         self.bagging_fraction = bagging_fraction
         self.folds = folds
         self.bands = bands
+        self.conditions = conditions
         self.seed = seed
         self.threads = threads
         self._fitted: _Fitted | None = None
 
-    def get_params(self) -> dict[str, Any]:
-        """The hyper-parameters, as keyword arguments of ``__init__``."""
-        names = list(inspect.signature(type(self).__init__).parameters)[1:]
-        return {name: getattr(self, name) for name in names}
-
-    @property
-    def version(self) -> str:
-        """``rul-gbm-`` and a short hash of the hyper-parameters and the training data."""
-        fitted = self._require_fitted()
-        params = json.dumps(self.get_params(), sort_keys=True)
-        digest = hashlib.sha256(f"{params}|{fitted.data_hash}".encode()).hexdigest()
-        return f"rul-gbm-{digest[:12]}"
-
     def fit(self, train: pa.Table) -> Self:
         """Learn from run-to-failure histories: every unit's last row is its failure cycle.
 
-        ``train`` is a wide table with ``unit``, ``cycle`` and the columns ``sensor_1..21``.
+        ``train`` is a wide table with ``unit``, ``cycle``, ``sensor_1..21`` and, when
+        ``conditions > 1``, ``op_setting_1..3``; any other column is a signal the model will
+        expect to see again (and refuse if absent from or added to a history to predict).
         """
         self._check_params()
-        sensors = informative_sensors(train, SENSORS)
-        features = window_features(train, sensors, window=self.window)
+        prepared = normalise_training(train, conditions=self.conditions)
+        features = window_features(prepared.table, prepared.normaliser.sensors, window=self.window)
         units = features["unit"].to_numpy()
         if np.unique(units).size < self.folds:
             raise ModelError(f"fit needs at least folds={self.folds} units")
         x = _matrix(features)
-        life = _cycles_to_failure(units, features["cycle"].to_numpy())
+        life = cycles_to_failure(units, features["cycle"].to_numpy())
         edges = tuple(self.cap * band / self.bands for band in range(1, self.bands))
-        lower_shift, upper_shift = self._calibrate(x, life, units, edges)
+        lower_shift, upper_shift, oof_rmse = self._calibrate(x, life, units, edges)
         self._fitted = _Fitted(
-            sensors=sensors,
+            normaliser=prepared.normaliser,
+            signals=prepared.signals,
             boosters=self._boosters(x, life),
             edges=edges,
             lower_shift=lower_shift,
             upper_shift=upper_shift,
-            data_hash=_table_hash(train, ("unit", "cycle", *SENSORS)),
+            metadata=ModelMetadata.of_fit(
+                "rul-gbm",
+                self.get_params(),
+                prepared.data_hash,
+                {"out_of_fold_rmse": oof_rmse},
+            ),
         )
         return self
 
-    def predict(self, history: pa.Table) -> pa.Table:
-        """RUL of each unit at its last cycle in ``history``: ``output_schema``, sorted by unit.
-
-        ``history`` holds ``unit``, ``cycle`` and the informative sensors of the training data,
-        for one or many engines; ``rul``, ``lower`` and ``upper`` are in cycles.
-        """
-        every = self.predict_all(history)
-        units = every["unit"].to_numpy()
-        return every.filter(pa.array(np.r_[units[1:] != units[:-1], True]))
-
     def predict_all(self, history: pa.Table) -> pa.Table:
         """Like :meth:`predict`, but one row per row of ``history`` (each cycle's prediction)."""
-        fitted = self._require_fitted()
-        features = window_features(history, fitted.sensors, window=self.window)
+        fitted: _Fitted = self._require_fitted()
+        normalised = normalise_history(history, fitted.normaliser, fitted.signals)
+        features = window_features(normalised, fitted.normaliser.sensors, window=self.window)
         point, lower, upper = self._raw(fitted.boosters, _matrix(features))
         band = np.digitize(point, fitted.edges)
         lower = np.clip(np.minimum(lower - np.asarray(fitted.lower_shift)[band], point), 0, None)
@@ -195,46 +164,38 @@ class GradientBoostingRUL:
         columns = [features["unit"], features["cycle"], *map(pa.array, (point, lower, upper))]
         return pa.Table.from_arrays(columns, schema=self.output_schema)
 
-    def save(self, path: str | Path) -> None:
-        """Write the fitted model (boosters, hyper-parameters, calibration) to one JSON file."""
-        fitted = self._require_fitted()
-        document = {
-            "format": _FORMAT,
-            "params": self.get_params(),
-            "sensors": fitted.sensors,
+    def to_document(self) -> dict[str, Any]:
+        """The fitted model (boosters, calibration, metadata) as a JSON-ready document."""
+        fitted: _Fitted = self._require_fitted()
+        state = {
+            "normaliser": fitted.normaliser.to_dict(),
+            "signals": fitted.signals,
             "edges": fitted.edges,
             "lower_shift": fitted.lower_shift,
             "upper_shift": fitted.upper_shift,
-            "data_hash": fitted.data_hash,
             "boosters": {k: b.model_to_string() for k, b in fitted.boosters._asdict().items()},
         }
-        Path(path).write_text(json.dumps(document), encoding="utf-8")
+        return model_document(_FORMAT, fitted.metadata, state)
 
     @classmethod
-    def load(cls, path: str | Path) -> Self:
-        """Read a model written by :meth:`save`."""
+    def from_document(cls, document: Any, *, source: str | Path = "document") -> Self:
+        """The model of a document made by :meth:`to_document`; ``source`` names it in errors."""
+        meta, state = parse_model_document(document, _FORMAT, source)
         try:
-            document = json.loads(Path(path).read_text(encoding="utf-8"))
-            if document.get("format") != _FORMAT:
-                raise ModelError(f"{path} is not a {_FORMAT} model file")
-            model = cls(**document["params"])
-            boosters = {k: lgb.Booster(model_str=s) for k, s in document["boosters"].items()}
+            model = cls(**meta.params)
+            boosters = {k: lgb.Booster(model_str=s) for k, s in state["boosters"].items()}
             model._fitted = _Fitted(
-                sensors=tuple(document["sensors"]),
+                normaliser=ConditionNormaliser.from_dict(state["normaliser"]),
+                signals=tuple(state["signals"]),
                 boosters=_Boosters(**boosters),
-                edges=tuple(document["edges"]),
-                lower_shift=tuple(document["lower_shift"]),
-                upper_shift=tuple(document["upper_shift"]),
-                data_hash=document["data_hash"],
+                edges=tuple(state["edges"]),
+                lower_shift=tuple(state["lower_shift"]),
+                upper_shift=tuple(state["upper_shift"]),
+                metadata=meta,
             )
-        except (OSError, ValueError, KeyError, TypeError, lgb.basic.LightGBMError) as err:
-            raise ModelError(f"cannot load model from {path}: {err}") from err
+        except (ValueError, KeyError, TypeError, lgb.basic.LightGBMError) as err:
+            raise ModelError(f"cannot load model from {source}: {err}") from err
         return model
-
-    def _require_fitted(self) -> _Fitted:
-        if self._fitted is None:
-            raise ModelError("GradientBoostingRUL is not fitted: call fit() first")
-        return self._fitted
 
     def _check_params(self) -> None:
         checks = {
@@ -244,6 +205,7 @@ class GradientBoostingRUL:
             "n_estimators >= 1": self.n_estimators >= 1,
             "folds >= 2": self.folds >= 2,
             "bands >= 1": self.bands >= 1,
+            "conditions >= 1": self.conditions >= 1,
         }
         for rule, ok in checks.items():
             if not ok:
@@ -286,8 +248,8 @@ class GradientBoostingRUL:
 
     def _calibrate(
         self, x: Vector, life: Vector, units: npt.NDArray[Any], edges: tuple[float, ...]
-    ) -> tuple[tuple[float, ...], tuple[float, ...]]:
-        """Per-band conformal shifts of the lower and upper bounds, from out-of-fold predictions."""
+    ) -> tuple[tuple[float, ...], tuple[float, ...], float]:
+        """Per-band conformal shifts of the bounds and the RMSE (cycles), from out-of-fold rows."""
         distinct = np.unique(units)
         fold_of_unit = np.random.default_rng(self.seed).permutation(distinct.size) % self.folds
         fold = fold_of_unit[np.searchsorted(distinct, units)]
@@ -301,6 +263,7 @@ class GradientBoostingRUL:
         lower_shift, upper_shift = [], []
         for b in range(self.bands):
             rows = band == b if np.any(band == b) else np.ones_like(band, dtype=bool)
-            lower_shift.append(_conformal_shift(lower[rows] - life[rows], level))
-            upper_shift.append(_conformal_shift(life[rows] - upper[rows], level))
-        return tuple(lower_shift), tuple(upper_shift)
+            lower_shift.append(conformal_shift(lower[rows] - life[rows], level))
+            upper_shift.append(conformal_shift(life[rows] - upper[rows], level))
+        oof_rmse = float(np.sqrt(np.mean((point - np.minimum(life, self.cap)) ** 2)))
+        return tuple(lower_shift), tuple(upper_shift), oof_rmse

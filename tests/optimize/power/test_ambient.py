@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from valueloop.datasets.ccpp import load_ccpp
 from valueloop.errors import DataError
 from valueloop.optimize.power import ccpp_derating, fit_ambient_derating
-from valueloop.optimize.power.ambient import load_ccpp
 
 
 def test_ccpp_fit_agrees_with_an_independent_regression() -> None:

@@ -13,12 +13,10 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pacsv
 from numpy.typing import ArrayLike
 from pydantic import BaseModel, ConfigDict, Field
 
-from valueloop.datasets import data_dir
+from valueloop.datasets.ccpp import load_ccpp
 from valueloop.errors import DataError
 
 ISO_AMBIENT_C = 15.0
@@ -66,19 +64,6 @@ def fit_ambient_derating(
     if rated <= 0:
         raise DataError(f"the fitted output at {reference_c} °C is {rated:.1f} MW, not positive")
     return AmbientDerating(reference_c=reference_c, per_degc=float(slope / rated))
-
-
-def load_ccpp() -> pa.Table:
-    """The CCPP data: columns AT (°C), V (cm Hg), AP (mbar), RH (%), PE (MW), one row an hour."""
-    path = data_dir() / "ccpp" / "ccpp.csv.gz"
-    try:
-        table = pacsv.read_csv(path)
-    except (OSError, pa.ArrowInvalid) as err:
-        raise DataError(f"cannot read the CCPP data {path}: {err}") from err
-    expected = ["AT", "V", "AP", "RH", "PE"]
-    if table.column_names != expected:
-        raise DataError(f"{path}: expected columns {expected}, got {table.column_names}")
-    return table
 
 
 @functools.cache
