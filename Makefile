@@ -7,7 +7,7 @@ STAMP_DEV := $(VENV)/.installed-dev
 # PyTorch first, pinned to the CPU build, so that no dependency pulls a multi-GB GPU build.
 TORCH ?= torch==2.13.0
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test lint typecheck bench bench-optimize clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ bench: $(STAMP_DEV)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/demo_stages.py
 	$(BIN)/python bench/store.py
+	$(BIN)/python bench/ingest_mqtt.py
+	$(BIN)/python bench/analytics.py
+
+# Every optimisation instance set at the issue's time limits: about three hours on two cores.
+bench-optimize: $(STAMP_DEV)
+	$(BIN)/python bench/optimize.py
 
 clean:
 	rm -rf $(VENV) valueloop-data .pytest_cache .mypy_cache .ruff_cache
