@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -59,3 +61,20 @@ def test_predict_one_row_per_row_and_refuse_gaps(ccpp: pa.Table) -> None:
         model.predict(gap)
     with pytest.raises(ModelError, match="'RH'"):
         model.predict(ccpp.drop_columns(["RH"]))
+
+
+def test_save_and_load_keep_predictions_and_provenance(ccpp: pa.Table, tmp_path: Path) -> None:
+    model = PlantOutputModel(**FAST).fit(ccpp.slice(0, 2000))
+    path = tmp_path / "plant.json"
+    model.save(path)
+    loaded = PlantOutputModel.load(path)
+    assert loaded.predict(ccpp.slice(2000, 50)).equals(model.predict(ccpp.slice(2000, 50)))
+    assert loaded.version == model.version and loaded.version.startswith("plant-output-")
+    assert loaded.metadata.params == model.get_params()
+    assert 0 < loaded.metadata.metrics["train_rmse_mw"] < 5
+    assert "lightgbm" in loaded.metadata.libraries
+    other = PlantOutputModel(**FAST).fit(ccpp.slice(2000, 2000))
+    assert other.version != model.version  # other training data, other version
+    path.write_text('{"format": "something else"}')
+    with pytest.raises(ModelError, match=r"not a valueloop\.plant-output/1 model file"):
+        PlantOutputModel.load(path)

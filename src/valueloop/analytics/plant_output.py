@@ -11,8 +11,10 @@ shuffles, each split into two halves, each half predicted by a model fitted on t
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import lightgbm as lgb
@@ -22,12 +24,20 @@ import pyarrow as pa
 
 from valueloop.analytics.evaluate import Progress
 from valueloop.analytics.features import require_columns
+from valueloop.analytics.metadata import (
+    ModelMetadata,
+    model_document,
+    parse_model_document,
+    read_model_file,
+    write_model_file,
+)
 from valueloop.analytics.rul_base import Estimator
 from valueloop.datasets.ccpp import CCPP_INPUTS, CCPP_TARGET, load_ccpp
 from valueloop.errors import ModelError
 
 Matrix = npt.NDArray[np.float64]
 _STANDARD_PRESSURE = 1013.25  # mbar
+_FORMAT = "valueloop.plant-output/1"
 
 
 def _inputs(data: pa.Table) -> Matrix:
@@ -76,6 +86,7 @@ class PlantOutputModel(Estimator):
         self.seed = seed
         self.threads = threads
         self._boosters: list[lgb.Booster] | None = None
+        self._metadata: ModelMetadata | None = None
 
     def fit(self, data: pa.Table) -> Self:
         """Learn from rows with ``AT``, ``V``, ``AP``, ``RH`` and the measured ``PE`` (MW)."""
@@ -86,7 +97,44 @@ class PlantOutputModel(Estimator):
         if not np.isfinite(y).all():
             raise ModelError(f"column {CCPP_TARGET!r} has missing values: drop those rows")
         self._boosters = [self._booster(x, y, self.seed + bag) for bag in range(self.bags)]
+        digest = hashlib.sha256(x.tobytes() + y.tobytes()).hexdigest()
+        fitted = np.mean([booster.predict(x) for booster in self._boosters], axis=0)
+        train_rmse = float(np.sqrt(np.mean((fitted - y) ** 2)))
+        self._metadata = ModelMetadata.of_fit(
+            "plant-output", self.get_params(), digest, {"train_rmse_mw": train_rmse}
+        )
         return self
+
+    @property
+    def metadata(self) -> ModelMetadata:
+        """Version, hyper-parameters, training data hash, training RMSE (MW), library versions."""
+        if self._metadata is None:
+            raise ModelError("PlantOutputModel is not fitted: call fit() first")
+        return self._metadata
+
+    @property
+    def version(self) -> str:
+        """A short name hashing the hyper-parameters and the training data."""
+        return self.metadata.version
+
+    def save(self, path: str | Path) -> None:
+        """Write the fitted boosters and the metadata to one JSON file."""
+        if self._boosters is None:
+            raise ModelError("PlantOutputModel is not fitted: call fit() first")
+        state = {"boosters": [booster.model_to_string() for booster in self._boosters]}
+        write_model_file(path, model_document(_FORMAT, self.metadata, state))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        """Read a model written by :meth:`save`."""
+        meta, state = parse_model_document(read_model_file(path), _FORMAT, path)
+        try:
+            model = cls(**meta.params)
+            model._boosters = [lgb.Booster(model_str=text) for text in state["boosters"]]
+        except (KeyError, TypeError, lgb.basic.LightGBMError) as err:
+            raise ModelError(f"cannot load model from {path}: {err}") from err
+        model._metadata = meta
+        return model
 
     def predict(self, data: pa.Table) -> pa.Table:
         """Predicted net output ``PE`` (MW), one row per row of ``data``."""
