@@ -43,25 +43,42 @@ class Centre:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.process: subprocess.Popen[str] | None = None
+        self.token = self._issue("edge-1", "ingest")
+        self.viewer = self._issue("checker", "viewer")
+
+    def _issue(self, name: str, role: str) -> str:
         issued = subprocess.run(
             [
-                sys.executable,
-                "-m",
-                "valueloop",
-                "users",
-                "add",
-                "edge-1",
-                "--role",
-                "ingest",
-                "--data-dir",
-                str(data),
+                *(sys.executable, "-m", "valueloop", "users", "add", name),
+                *("--role", role, "--data-dir", str(self.data)),
             ],
             cwd=ROOT,
             capture_output=True,
             text=True,
             check=True,
         )
-        self.token = issued.stdout.strip()
+        return issued.stdout.strip()
+
+    def count(self) -> int:
+        """Points the running centre holds for the pumps, read through its API (0 if down)."""
+        headers = {"Authorization": f"Bearer {self.viewer}"}
+        total = 0
+        try:
+            for pump in range(PUMPS):
+                series = httpx.get(
+                    f"{self.url}/api/assets/pump-{pump}/series", headers=headers, timeout=5
+                )
+                if series.status_code != 200 or not series.json():
+                    continue
+                points = httpx.get(
+                    f"{self.url}/api/series/{series.json()[0]['series_id']}/points",
+                    headers=headers,
+                    timeout=10,
+                )
+                total += len(points.json()["points"])
+        except httpx.HTTPError:
+            return 0
+        return total
 
     def start(self) -> None:
         """Start serving and wait until it answers."""
