@@ -117,8 +117,12 @@ class SeriesRegistry:
         return rows.cast(SERIES_SCHEMA)
 
     def resolve(self, paths: pa.Array) -> pa.Array:
-        """The ``series_id`` (int32) of each path, null where the path is not registered."""
-        if self._index is None or not pc.all(pc.is_in(paths, value_set=self._index[0])).as_py():
+        """The ``series_id`` (int32) of each path, null where the path is not registered.
+
+        The catalogue is read once and kept until :meth:`ensure` registers a series (the only
+        writer of the table), so a batch with unknown paths does not re-read it.
+        """
+        if self._index is None:
             rows = self._store.query("SELECT path, series_id FROM series")
             self._index = (
                 rows.column("path").combine_chunks().cast(pa.string()),
