@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import os
 import platform
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -50,3 +51,38 @@ def write_result(name: str, payload: dict[str, Any]) -> Path:
     }
     path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
     return path
+
+
+def earlier_rows(
+    paths: list[Path], settings: dict[str, Any], rows_of: Callable[[dict[str, Any]], list[Any]]
+) -> dict[str, dict[str, Any]]:
+    """Per-instance rows of earlier result files measured at the same ``settings``, by name.
+
+    A long benchmark can be run in parts: each part writes its rows, and a later run keeps them
+    (``--keep FILE ...``) and solves only the instances still missing. A file measured at other
+    settings (another time limit or worker count) is refused, so one table never mixes them.
+    Each kept row says when it was measured.
+    """
+    rows: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        document = json.loads(Path(path).read_text())
+        differing = {k: document.get(k) for k, v in settings.items() if document.get(k) != v}
+        if differing:
+            raise SystemExit(f"{path}: measured at {differing}, not at {settings}; not kept")
+        for row in rows_of(document):
+            rows[row["instance"]] = {"measured": document["date"], **row}
+    return rows
+
+
+def choice(
+    name: str, instances: list[str] | None, earlier: dict[str, dict[str, Any]]
+) -> Literal["keep", "solve", "skip"]:
+    """What a run does with instance ``name``: named ones are solved, else kept rows are kept.
+
+    ``instances`` None means every instance of the benchmark.
+    """
+    if instances is not None and name in instances:
+        return "solve"
+    if name in earlier:
+        return "keep"
+    return "solve" if instances is None else "skip"

@@ -17,6 +17,10 @@ the same plan). The gap is to the published value; the
 plans' own bounds (a degree bound) are reported but are loose.
 
     python bench/opt_routing.py [--time-limit 30] [--workers 1] [--only A-n32-k5 C101 ...]
+        [--keep bench/results/earlier.json ...]
+
+With ``--keep``, the rows of earlier runs at the same settings are kept and only the missing
+instances (or those named by ``--only``) are solved.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from common import write_result
+from common import choice, earlier_rows, write_result
 from valueloop.datasets import data_dir
 from valueloop.errors import OptimizeError
 from valueloop.optimize.routing import (
@@ -105,16 +109,26 @@ def _cvrp_problem(folder: Path, name: str, row: dict[str, str]) -> RoutingProble
     return problem.model_copy(update={"vehicles": int(row["k_in_name"]), "fleet": "exactly"})
 
 
-def run_cvrp(time_limit: float, workers: int, instances: list[str] | None) -> dict[str, Any]:
+def run_cvrp(
+    time_limit: float,
+    workers: int,
+    instances: list[str] | None,
+    earlier: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """The CVRP section: per set (A, P, X) the mean gap to the published optimum and the rows."""
+    earlier = earlier or {}
     folder = data_dir() / "opt" / "cvrp"
     section: dict[str, Any] = {}
     for name, row in _published(folder).items():
-        if instances is not None and name not in instances:
+        action = choice(name, instances, earlier)
+        if action == "skip":
             continue
-        problem = _cvrp_problem(folder, name, row)
-        result = _row(name, problem, float(row["bks_cost"]), time_limit, workers)
-        Console().print(f"{name}: {result.get('objective')} vs {row['bks_cost']}")
+        if action == "keep":
+            result = earlier[name]
+        else:
+            problem = _cvrp_problem(folder, name, row)
+            result = _row(name, problem, float(row["bks_cost"]), time_limit, workers)
+            Console().print(f"{name}: {result.get('objective')} vs {row['bks_cost']}")
         section.setdefault(row["set"], {"instances": []})["instances"].append(result)
     for group, part in section.items():
         rows = part["instances"]
@@ -125,21 +139,29 @@ def run_cvrp(time_limit: float, workers: int, instances: list[str] | None) -> di
     return section
 
 
-def run_vrptw(time_limit: float, workers: int, instances: list[str] | None) -> dict[str, Any]:
+def run_vrptw(
+    time_limit: float,
+    workers: int,
+    instances: list[str] | None,
+    earlier: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """The VRPTW section: vehicles against best-known + 1, distance gap where vehicles match."""
+    earlier = earlier or {}
     folder = data_dir() / "opt" / "vrptw"
     rows = []
     for name, row in _published(folder).items():
-        if instances is not None and name not in instances:
-            continue
-        problem = read_instance(folder / "solomon" / f"{name}.txt")
-        result = _row(name, problem, float(row["bks_distance"]), time_limit, workers)
-        result["best_known_vehicles"] = int(row["bks_vehicles"])
-        Console().print(
-            f"{name}: {result.get('routes')} vehicles {result.get('objective')} vs "
-            f"{row['bks_vehicles']} / {row['bks_distance']}"
-        )
-        rows.append(result)
+        action = choice(name, instances, earlier)
+        if action == "keep":
+            rows.append(earlier[name])
+        elif action == "solve":
+            problem = read_instance(folder / "solomon" / f"{name}.txt")
+            result = _row(name, problem, float(row["bks_distance"]), time_limit, workers)
+            result["best_known_vehicles"] = int(row["bks_vehicles"])
+            Console().print(
+                f"{name}: {result.get('routes')} vehicles {result.get('objective')} vs "
+                f"{row['bks_vehicles']} / {row['bks_distance']}"
+            )
+            rows.append(result)
     if not rows:
         return {}
     within = [r for r in rows if r.get("routes", 10**9) <= r["best_known_vehicles"] + 1]
@@ -154,15 +176,30 @@ def run_vrptw(time_limit: float, workers: int, instances: list[str] | None) -> d
     }
 
 
-def run(time_limit: float, workers: int, instances: list[str] | None) -> dict[str, Any]:
-    """Both sections at ``time_limit`` seconds per instance (``instances``: a subset by name)."""
+def run(
+    time_limit: float,
+    workers: int,
+    instances: list[str] | None,
+    earlier: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Both sections at ``time_limit`` seconds per instance (``instances``: a subset by name).
+
+    ``earlier``: rows of earlier runs at the same settings, by instance, kept for the instances
+    not named in ``instances``; the sets are summarised over kept and new rows together.
+    """
     return {
         "time_limit_s": time_limit,
         "workers": workers,
         "solver": "PyVRP (iterated local search) through valueloop.optimize.routing",
-        "cvrp": run_cvrp(time_limit, workers, instances),
-        "vrptw": run_vrptw(time_limit, workers, instances),
+        "cvrp": run_cvrp(time_limit, workers, instances, earlier),
+        "vrptw": run_vrptw(time_limit, workers, instances, earlier),
     }
+
+
+def rows_of(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every instance row of a routing result document."""
+    rows = [row for part in document.get("cvrp", {}).values() for row in part["instances"]]
+    return rows + document.get("vrptw", {}).get("instances", [])
 
 
 def _print(result: dict[str, Any]) -> None:
@@ -196,10 +233,16 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=30.0, help="seconds per instance")
     parser.add_argument("--workers", type=int, default=1, help="parallel searches per instance")
     parser.add_argument("--only", nargs="*", default=None, help="instance names to run")
+    parser.add_argument(
+        "--keep", nargs="*", type=Path, default=[], help="earlier result files whose rows to keep"
+    )
+    parser.add_argument("--output", default="opt_routing", help="result name under bench/results/")
     args = parser.parse_args()
-    result = run(args.time_limit, args.workers, args.only)
+    settings = {"time_limit_s": args.time_limit, "workers": args.workers}
+    earlier = earlier_rows(args.keep, settings, rows_of)
+    result = run(args.time_limit, args.workers, args.only, earlier)
     _print(result)
-    Console().print(f"written {write_result('opt_routing', result)}")
+    Console().print(f"written {write_result(args.output, result)}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,11 @@ is checked by :func:`validate_shop_plan`. Targets at 60 s and 2 workers: mean ga
 <= 3 % on ta01-30, <= 2 % on mk01-10.
 
     python bench/opt_scheduling.py [--time-limit 60] [--workers 2] [--only la01 ta21 mk10]
+        [--keep bench/results/earlier.json ...]
+
+With ``--keep``, the rows of earlier runs at the same settings are kept and only the missing
+instances (or those named by ``--only``) are solved: the full sets take about two hours and can be
+run in parts.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from common import write_result
+from common import choice, earlier_rows, write_result
 from valueloop.datasets import data_dir
 from valueloop.errors import OptimizeError
 from valueloop.optimize.scheduling import ShopScheduler, load_shop_problem, validate_shop_plan
@@ -75,40 +80,66 @@ def _mean(rows: list[dict[str, Any]], key: str) -> float | None:
     return None if not values or None in values else round(fmean(values), 3)
 
 
-def run(time_limit: float, workers: int, instances: list[str] | None) -> dict[str, Any]:
-    """Solve the benchmark sets (or the ``instances`` among them) with both models."""
+def run(
+    time_limit: float,
+    workers: int,
+    instances: list[str] | None,
+    earlier: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Solve the benchmark sets (or the ``instances`` among them) with both models.
+
+    ``earlier``: rows of earlier runs at the same settings, by instance; they are kept for the
+    instances not named in ``instances`` (all others are solved), and the sets are summarised over
+    kept and new rows together.
+    """
+    earlier = earlier or {}
     ours = ShopScheduler(time_limit=time_limit, workers=workers)
     plain = ShopScheduler(time_limit=time_limit, workers=workers, textbook=True)
     result: dict[str, Any] = {"time_limit": time_limit, "workers": workers}
     for (kind, section), (names, target) in SECTIONS.items():
-        chosen = [n for n in names if instances is None or n in instances]
-        if not chosen:
-            continue
-        best_known = _best_known(kind)
         rows = []
-        for name in chosen:
-            best = best_known[name]
-            mine = _attempt(ours, kind, name, best)
-            textbook = _attempt(plain, kind, name, best)
-            rows.append(
-                {
-                    "instance": name,
-                    "best_known": best,
-                    **mine,
-                    **{f"plain_{key}": value for key, value in textbook.items()},
-                }
-            )
-            Console().print(
-                f"{name}: {mine['objective']} (plain {textbook['objective']}), best known {best}"
-            )
-        result.setdefault(kind, {})[section] = {
-            "mean_gap_pct": _mean(rows, "gap_pct"),
-            "plain_mean_gap_pct": _mean(rows, "plain_gap_pct"),
-            "target_mean_gap_pct": target,
-            "complete": len(chosen) == len(names),
-            "instances": rows,
-        }
+        best_known = _best_known(kind)
+        for name in names:
+            action = choice(name, instances, earlier)
+            if action == "keep":
+                rows.append(earlier[name])
+            elif action == "solve":
+                rows.append(_row(ours, plain, kind, name, best_known[name]))
+        if rows:
+            result.setdefault(kind, {})[section] = {
+                "mean_gap_pct": _mean(rows, "gap_pct"),
+                "plain_mean_gap_pct": _mean(rows, "plain_gap_pct"),
+                "target_mean_gap_pct": target,
+                "complete": len(rows) == len(names),
+                "instances": rows,
+            }
     return result
+
+
+def _row(
+    ours: ShopScheduler, plain: ShopScheduler, kind: str, name: str, best: int
+) -> dict[str, Any]:
+    mine = _attempt(ours, kind, name, best)
+    textbook = _attempt(plain, kind, name, best)
+    Console().print(
+        f"{name}: {mine['objective']} (plain {textbook['objective']}), best known {best}"
+    )
+    return {
+        "instance": name,
+        "best_known": best,
+        **mine,
+        **{f"plain_{key}": value for key, value in textbook.items()},
+    }
+
+
+def rows_of(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every instance row of a scheduling result document."""
+    return [
+        row
+        for kind in ("jsp", "fjsp")
+        for block in document.get(kind, {}).values()
+        for row in block["instances"]
+    ]
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
@@ -154,10 +185,18 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per solve")
     parser.add_argument("--workers", type=int, default=2, help="CP-SAT workers")
     parser.add_argument("--only", nargs="*", help="instances to run (default: all)")
+    parser.add_argument(
+        "--keep", nargs="*", type=Path, default=[], help="earlier result files whose rows to keep"
+    )
+    parser.add_argument(
+        "--output", default="opt_scheduling", help="result name under bench/results/"
+    )
     args = parser.parse_args()
-    result = run(args.time_limit, args.workers, args.only)
+    settings = {"time_limit": args.time_limit, "workers": args.workers}
+    earlier = earlier_rows(args.keep, settings, rows_of)
+    result = run(args.time_limit, args.workers, args.only, earlier)
     _print(result)
-    path = write_result("opt_scheduling", result)
+    path = write_result(args.output, result)
     Console().print(f"written {path}")
 
 
