@@ -31,6 +31,7 @@ lint: $(STAMP_DEV)
 
 typecheck: $(STAMP_DEV)
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: lint typecheck
 	$(BIN)/python -m pytest -q

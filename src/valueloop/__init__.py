@@ -1,17 +1,16 @@
 """valueloop: an open platform for the industrial internet.
 
-One closed loop: collect from the field, store, analyse, optimise, act and account for the value in
-money. The small public API::
+One closed loop on any site a user describes: collect from the field, store, analyse, raise
+alarms, decide, act and account for the value in money. The public API is small and imports
+nothing heavy::
 
-    from valueloop import Loop, load_site, open_site
+    from valueloop.config import load_site
+    from valueloop.site import open_site
 
     site = open_site(load_site("site.yaml"), "valueloop-data")
-    summary = Loop(site).run()
+
+``valueloop serve`` runs a site's jobs on the real clock and ``valueloop run`` over its history on
+a simulated one (:mod:`valueloop.engine`).
 """
 
-from valueloop.config import load_site
-from valueloop.loop import Loop
-from valueloop.site import Site, open_site
-
-__all__ = ["Loop", "Site", "load_site", "open_site"]
 __version__ = "0.1.0"

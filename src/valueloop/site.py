@@ -14,12 +14,15 @@ from typing import Any
 
 from valueloop.act.workorders import WorkOrders
 from valueloop.analytics.anomaly.live import AnomalyBook
+from valueloop.analytics.catalogue import KINDS
 from valueloop.analytics.records import PredictionBook
-from valueloop.config import SiteConfig, load_site
+from valueloop.config import SiteConfig, load_site, prepare_site
+from valueloop.errors import ConfigError
 from valueloop.ingest.batches import KeyedIngest
 from valueloop.ingest.deadletter import DeadLetterTable
 from valueloop.ingest.pipeline import IngestPipeline
 from valueloop.model.assets import SeriesRegistry
+from valueloop.model.site import SiteModel
 from valueloop.optimize.records import PlanBook
 from valueloop.store import duckdb_file, open_store, store_url
 from valueloop.store.duckdb import DuckDBStore
@@ -28,6 +31,8 @@ from valueloop.value.ledger import Ledger
 
 DEFAULT_DATABASE = "valueloop.duckdb"
 COLD_FOLDER = "cold"
+SITE_COPY = "site.yaml"
+"""The copy of its description a data directory keeps, so that later commands need no --site."""
 
 _RUNS_DDL = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -53,6 +58,28 @@ def _points_store(config: SiteConfig, data_dir: Path, database: DuckDBStore) -> 
     return TieredStore(hot, data_dir / COLD_FOLDER)
 
 
+def site_file_of(site_file: Path | None, data_dir: Path) -> Path:
+    """``site_file``, or the description kept in ``data_dir`` when none is given."""
+    if site_file is not None:
+        return site_file
+    kept = Path(data_dir) / SITE_COPY
+    if not kept.is_file():
+        raise ConfigError(
+            f"{data_dir} keeps no site description yet; give the site.yaml with --site"
+        )
+    return kept
+
+
+def _keep_copy(source: Path, folder: Path) -> None:
+    """Keep the text of the site's description in its data directory (mode 0600)."""
+    kept = folder / SITE_COPY
+    if kept.exists() and kept.resolve() == source.resolve():
+        return
+    kept.touch(mode=0o600, exist_ok=True)
+    kept.chmod(0o600)
+    kept.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+
+
 @dataclass
 class Site:
     """A site's configuration, data directory and the books of each stage.
@@ -62,6 +89,7 @@ class Site:
     """
 
     config: SiteConfig
+    model: SiteModel
     data_dir: Path
     store: DuckDBStore
     points: TieredStore
@@ -97,17 +125,30 @@ class Site:
 
 
 def open_site(config: SiteConfig | Path | str, data_dir: Path | str) -> Site:
-    """Open (creating if needed) the store of a site under ``data_dir``."""
-    site_config = config if isinstance(config, SiteConfig) else load_site(config)
+    """Open (creating if needed) the store of a site under ``data_dir``.
+
+    The site's signals and set-points are registered in the series catalogue, so that they have
+    ids (and units) before the first reading arrives.
+    """
+    site_config = (
+        prepare_site(config, KINDS)
+        if isinstance(config, SiteConfig)
+        else load_site(config, kinds=KINDS)
+    )
     folder = Path(data_dir)
     folder.mkdir(parents=True, exist_ok=True)
+    if not isinstance(config, SiteConfig):
+        _keep_copy(Path(config), folder)
     store = DuckDBStore(store_path(site_config, folder))
     store.execute(_RUNS_DDL)
     registry = SeriesRegistry(store)
+    model = SiteModel(site_config)
+    registry.ensure(list(model.signal_series()))
     points = _points_store(site_config, folder, store)
     pipeline = IngestPipeline(points, registry, DeadLetterTable(store))
     return Site(
         config=site_config,
+        model=model,
         data_dir=folder,
         store=store,
         points=points,

@@ -13,14 +13,13 @@ from valueloop.analytics.base import Model, check_model
 from valueloop.analytics.calibration import split_units
 from valueloop.analytics.conditions import normalise_training
 from valueloop.analytics.ensemble import EnsembleRUL
-from valueloop.analytics.presets import rul_model
 from valueloop.analytics.rul import GradientBoostingRUL
 from valueloop.analytics.sequence import SequenceRUL
-from valueloop.datasets.cmapss import load_cmapss
-from valueloop.errors import ModelError
+from valueloop.datasets.cmapss import OPERATING_SETTINGS, load_cmapss
 
 SMALL = {
     "conditions": 6,
+    "settings": OPERATING_SETTINGS,
     "calibration": 0.25,
     "gbm": {"n_estimators": 15, "folds": 2, "threads": 1},
     "sequence": {"window": 10, "channels": 4, "epochs": 1, "threads": 1},
@@ -74,9 +73,14 @@ def test_members_never_see_the_calibration_engines(fitted: EnsembleRUL, train: p
     gbm, sequence = fitted.members
     held = split_units(train["unit"].to_numpy(), 0.25, fitted.seed)
     assert len(set(train["unit"].filter(pa.array(held)).to_pylist())) == 4
-    rest = normalise_training(train.filter(pa.array(~held)), conditions=6)
+    rest = normalise_training(
+        train.filter(pa.array(~held)), conditions=6, settings=OPERATING_SETTINGS
+    )
     assert gbm.metadata.data_hash == rest.data_hash
-    assert sequence.metadata.data_hash == normalise_training(train, conditions=6).data_hash
+    assert (
+        sequence.metadata.data_hash
+        == normalise_training(train, conditions=6, settings=OPERATING_SETTINGS).data_hash
+    )
     metrics = fitted.metadata.metrics
     assert set(metrics) == {
         "held_out_rmse",
@@ -96,11 +100,3 @@ def test_save_and_load_round_trip(fitted: EnsembleRUL, test_set: pa.Table, tmp_p
     assert loaded.version == fitted.version and loaded.version.startswith("rul-ens-")
     assert loaded.get_params() == fitted.get_params()
     assert loaded.predict(test_set).equals(fitted.predict(test_set))
-
-
-def test_presets_normalise_by_condition_only_where_needed() -> None:
-    assert rul_model("FD002", "gbm").get_params()["conditions"] == 6
-    assert rul_model("FD001", "sequence").get_params()["conditions"] == 1
-    assert isinstance(rul_model("FD004"), EnsembleRUL)
-    with pytest.raises(ModelError, match="FD005"):
-        rul_model("FD005")

@@ -8,11 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 
 from valueloop.act.workorders import Proposal
-from valueloop.model.assets import asset_name, fleet_series
 from valueloop.optimize.base import Plan
+from valueloop.packs.aviation.ground_truth import GroundTruth
 from valueloop.schema import POINT_SCHEMA, dead_letters
 from valueloop.site import Site
-from valueloop.value.ground_truth import GroundTruth
 from valueloop.value.ledger import LedgerEntry
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -119,9 +118,10 @@ def _summary(run_id: str, plan_id: str) -> dict[str, object]:
 def populate(site: Site) -> Fleet:
     """Write series, points, predictions, a plan, work orders, truth, ledger and a run summary."""
     run_id = "RUN-test"
-    assets = [asset_name(site.config.fleet.asset_prefix, n) for n in range(1, len(RUL) + 1)]
-    catalogue = site.registry.ensure(fleet_series(site.config, assets))
-    series_id = int(catalogue.column("series_id")[0].as_py())
+    assets = list(site.model.assets)[: len(RUL)]
+    first = site.model.assets[assets[0]]
+    path = site.model.path(assets[0], next(iter(first.type.signals)))
+    series_id = int(site.registry.lookup([path]).column("series_id")[0].as_py())
     site.points.write(_points(series_id))
     site.predictions.add(_predictions(run_id, assets))
     plan = _plan(assets)

@@ -26,12 +26,14 @@ def operator(site: Site) -> dict[str, str]:
 def test_assets_carry_their_latest_prediction_and_risk(
     client: TestClient, viewer: dict[str, str], fleet: Fleet
 ) -> None:
-    assets = client.get("/api/assets", headers=viewer).json()
+    every = client.get("/api/assets", headers=viewer).json()
+    assert len(every) == 100 and all(a["series"] == 24 for a in every)
+    assets, others = every[: len(fleet.assets)], every[len(fleet.assets) :]
     assert [a["asset"] for a in assets] == fleet.assets
     assert [a["prediction"]["rul"] for a in assets] == RUL
-    assert all(a["series"] == 24 for a in assets)
-    # lower bounds of 2.1, 7, 21, 38.5, 63 and 84 days (2 cycles a day, 7-day approval window)
+    # lower bounds of 2.1, 7, 21, 38.5, 63 and 84 days (a cycle every 12 h, 7-day approval window)
     assert [a["risk"] for a in assets] == ["high", "medium", "medium", "low", "low", "low"]
+    assert {a["risk"] for a in others} == {"unknown"} and others[0]["prediction"] is None
 
 
 def test_series_of_an_asset(client: TestClient, viewer: dict[str, str], fleet: Fleet) -> None:
@@ -196,7 +198,8 @@ def test_no_summary_before_a_run(site: Site) -> None:
             "broken": [],
             "entries": [],
         }
-        assert fresh.get("/api/assets", headers=bearer(token)).json() == []
+        assets = fresh.get("/api/assets", headers=bearer(token)).json()
+        assert len(assets) == 100 and {a["prediction"] is None for a in assets} == {True}
 
 
 def test_whoami(client: TestClient, operator: dict[str, str]) -> None:

@@ -20,7 +20,6 @@ from tests.connectors.fieldsources import gather_until, wait_connected
 
 from valueloop.config import parse_site
 from valueloop.connectors.mqtt import MqttSource
-from valueloop.packs.aviation import PACK
 from valueloop.site import open_site
 
 pytestmark = pytest.mark.services
@@ -30,20 +29,24 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def site_yaml(port: int, topics: list[str]) -> str:
-    """The aviation pack's site.yaml with an MQTT connector mapping ``topics`` to pump flows."""
-    document = yaml.safe_load(PACK.site_file.read_text())
-    document["connectors"].append(
-        {
-            "name": "line-1-mqtt",
-            "kind": "mqtt",
-            "prefix": PREFIX,
-            "port": port,
-            "client_id": "valueloop-replay-test",
-            "points": [
-                {"topic": topic, "series": "{asset}/flow", "unit": "l/min"} for topic in topics
-            ],
-        }
-    )
+    """A site of one pump whose MQTT connector maps ``topics`` to pump flows."""
+    document = {
+        "site": {"name": "plant"},
+        "asset_types": {"pump": {"signals": {"flow": {"unit": "l/min"}}}},
+        "assets": [{"path": "utilities/line-1/pump-7", "type": "pump"}],
+        "connectors": [
+            {
+                "name": "line-1-mqtt",
+                "kind": "mqtt",
+                "prefix": PREFIX,
+                "port": port,
+                "client_id": "valueloop-replay-test",
+                "points": [
+                    {"topic": topic, "series": "{asset}/flow", "unit": "l/min"} for topic in topics
+                ],
+            }
+        ],
+    }
     return str(yaml.safe_dump(document))
 
 

@@ -17,7 +17,6 @@ import httpx
 import pyarrow.compute as pc
 from tests.e2e.edge_publisher import PUMPS, START, topic
 
-from valueloop.packs.aviation import PACK
 from valueloop.site import open_site
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,11 +34,28 @@ def _valueloop(*arguments: str, env: dict[str, str] | None = None) -> subprocess
     )
 
 
+def centre_site(folder: Path) -> Path:
+    """The centre's site.yaml: the pumps of the loop, each with its flow in l/min."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "site.yaml"
+    path.write_text(
+        f"""site: {{name: plant}}
+asset_types:
+  pump:
+    signals: {{flow: l/min}}
+assets:
+  - {{path: "utilities/loop-1/pump-{{0..{PUMPS - 1}}}", type: pump}}
+"""
+    )
+    return path
+
+
 class Centre:
-    """``valueloop serve`` of the aviation site on a fixed port, with an ingest token."""
+    """``valueloop serve`` of the pumps' site on a fixed port, with an ingest token."""
 
     def __init__(self, data: Path, port: int) -> None:
         self.data = data
+        self.site = centre_site(data.parent / f"{data.name}-site")
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.process: subprocess.Popen[str] | None = None
@@ -50,7 +66,7 @@ class Centre:
         issued = subprocess.run(
             [
                 *(sys.executable, "-m", "valueloop", "users", "add", name),
-                *("--role", role, "--data-dir", str(self.data)),
+                *("--role", role, "--site", str(self.site), "--data-dir", str(self.data)),
             ],
             cwd=ROOT,
             capture_output=True,
@@ -101,7 +117,7 @@ class Centre:
 
     def stored(self) -> dict[str, list[tuple[int, float]]]:
         """Per pump series: (seconds after START, value) of every stored point, in time order."""
-        site = open_site(PACK.site_file, self.data)
+        site = open_site(self.site, self.data)
         try:
             result = {}
             for pump in range(PUMPS):

@@ -11,6 +11,7 @@ from tests.e2e.processes import run_demo, serving
 
 from valueloop.api.auth import issue_token
 from valueloop.packs.aviation import PACK
+from valueloop.packs.aviation.jobs import STAGES
 from valueloop.site import open_site
 
 RMSE_BAR = 16.0
@@ -33,10 +34,11 @@ def test_summary_has_every_figure(demo_run: tuple[dict[str, Any], Path]) -> None
         "savings",
         "points_ingested",
         "dead_letters",
-        "stage_seconds",
+        "job_seconds",
     ):
         assert key in summary, key
-    assert set(summary["stage_seconds"]) == {"collect", "analyse", "optimise", "act", "account"}
+    assert set(summary["job_seconds"]) == {f"aviation:{stage}:fleet-replay" for stage in STAGES}
+    assert summary["engine"]["failures"] == 0 and summary["job_failures"] == {}
     assert summary["points_ingested"] == 13096 * 24
     assert summary["dead_letters"] == 0
 

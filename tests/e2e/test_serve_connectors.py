@@ -16,25 +16,28 @@ import yaml
 from tests.connectors.brokers import Broker, Publisher, free_port
 from tests.e2e.edge_stack import ROOT, wait_for
 
-from valueloop.packs.aviation import PACK
-
 pytestmark = pytest.mark.services
 
 PREFIX = "plant/utilities/line-1"
 
 
 def _site_file(folder: Path, port: int) -> Path:
-    document = yaml.safe_load(PACK.site_file.read_text())
-    document["connectors"].append(
-        {
-            "name": "line-1-mqtt",
-            "kind": "mqtt",
-            "prefix": PREFIX,
-            "port": port,
-            "client_id": "valueloop-serve-test",
-            "points": [{"topic": "line1/{asset}/{signal}", "series": "{asset}/{signal}"}],
-        }
-    )
+    """A site of four pumps whose MQTT connector maps ``line1/<pump>/<signal>`` topics."""
+    document = {
+        "site": {"name": "plant"},
+        "asset_types": {"pump": {"signals": {"flow": {"unit": "l/min"}}}},
+        "assets": [{"path": "utilities/line-1/pump-{0..3}", "type": "pump"}],
+        "connectors": [
+            {
+                "name": "line-1-mqtt",
+                "kind": "mqtt",
+                "prefix": PREFIX,
+                "port": port,
+                "client_id": "valueloop-serve-test",
+                "points": [{"topic": "line1/{asset}/{signal}", "series": "{asset}/{signal}"}],
+            }
+        ],
+    }
     path = folder / "site.yaml"
     path.write_text(yaml.safe_dump(document))
     return path

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from tests.services import POSTGRES_URL, need_service
 
-from valueloop.analytics.history import fleet_history
-from valueloop.connectors.replay import CmapssReplaySource
 from valueloop.errors import ConfigError
-from valueloop.model.assets import fleet_series
 from valueloop.packs.aviation import PACK
+from valueloop.packs.aviation.fleet import fleets
+from valueloop.packs.aviation.history import fleet_history
+from valueloop.packs.aviation.replay import CmapssReplaySource
 from valueloop.site import open_site
 from valueloop.store import duckdb_file, open_store, postgres_target
 from valueloop.store.duckdb import DuckDBStore
@@ -46,7 +46,7 @@ def test_a_site_keeps_its_points_in_postgresql_when_the_url_says_so(
     site = open_site(PACK.site_file, tmp_path)
     try:
         assert isinstance(site.points.hot, PostgresStore) and site.points.hot.schema == schema
-        spec = site.config.replay
+        (fleet,) = fleets(site)
         file = tmp_path / "two_engines.txt"
         from valueloop.datasets.cmapss import cmapss_path, read_text
 
@@ -56,20 +56,13 @@ def test_a_site_keeps_its_points_in_postgresql_when_the_url_says_so(
             if int(line.split()[0]) <= 2
         ]
         file.write_text("\n".join(lines) + "\n")
-        assets = CmapssReplaySource.fleet_assets(site.config, file)
-        catalogue = site.registry.ensure(fleet_series(site.config, assets))
-        ids: dict[str, dict[str, int]] = {}
-        for row in catalogue.to_pylist():
-            ids.setdefault(row["asset"], {})[row["signal"]] = row["series_id"]
         report = asyncio.run(
-            site.pipeline.run(CmapssReplaySource(spec, site.config, ids, file=file))
+            site.pipeline.run(CmapssReplaySource(fleet.spec, fleet.series, file=file))
         )
         assert report.points_received == len(lines) * 24
         assert site.points.hot.info()[0].points == len(lines) * 24
         assert site.store.count() == 0  # the embedded database holds no points
-        history = fleet_history(
-            site.points, site.registry, assets, [s.name for s in site.config.signals]
-        )
+        history = fleet_history(site.points, fleet.series, ["engine-001", "engine-002"])
         assert history.num_rows == len(lines)
     finally:
         site.close()

@@ -39,6 +39,13 @@ CREATE TABLE IF NOT EXISTS work_orders (
 )
 """
 
+_COLUMNS_ADDED = (
+    "ALTER TABLE work_orders ADD COLUMN IF NOT EXISTS kind VARCHAR DEFAULT 'maintenance'",
+    "ALTER TABLE work_orders ADD COLUMN IF NOT EXISTS task VARCHAR DEFAULT ''",
+    "ALTER TABLE work_orders ADD COLUMN IF NOT EXISTS source VARCHAR DEFAULT ''",
+    "ALTER TABLE work_orders ADD COLUMN IF NOT EXISTS expected_value DOUBLE DEFAULT 0",
+)
+
 AUDIT_COLUMNS = (
     ("actor", "VARCHAR NOT NULL"),
     ("action", "VARCHAR NOT NULL"),
@@ -69,6 +76,10 @@ class Proposal:
 
     ``action`` is what the field is asked to do: a maintenance action (``overhaul``) or the signal
     whose set-point is written, in which case ``setpoint`` is the value to write, in its unit.
+    ``kind`` is ``maintenance`` or ``setpoint``; ``task`` describes a maintenance task in words;
+    ``source`` names what proposed it (a rule and the alarm it fired on, a planner's plan), and
+    one source proposes at most one order; ``expected_value`` is the money the order is expected
+    to save, in the site's currency.
     """
 
     asset: str
@@ -77,6 +88,10 @@ class Proposal:
     expected_cost: float
     failure_probability: float
     setpoint: float | None = None
+    kind: str = "maintenance"
+    task: str = ""
+    source: str = ""
+    expected_value: float = 0.0
 
 
 class WorkOrders:
@@ -85,6 +100,8 @@ class WorkOrders:
     def __init__(self, store: DuckDBStore) -> None:
         self._store = store
         store.execute(_DDL)
+        for statement in _COLUMNS_ADDED:
+            store.execute(statement)
         self.audit = AppendOnlyLog(store, "audit", AUDIT_COLUMNS)
 
     def propose(
@@ -110,6 +127,10 @@ class WorkOrders:
                 "updated_at": pa.array([now] * len(ids), pa.timestamp("us", tz="UTC")),
                 "updated_by": [actor] * len(ids),
                 "setpoint": pa.array([p.setpoint for p in proposals], pa.float64()),
+                "kind": [p.kind for p in proposals],
+                "task": [p.task for p in proposals],
+                "source": [p.source for p in proposals],
+                "expected_value": pa.array([p.expected_value for p in proposals], pa.float64()),
             }
         )
         self._store.append("work_orders", rows)
@@ -127,6 +148,10 @@ class WorkOrders:
                             "due_at": p.due_at.isoformat(),
                             "expected_cost": p.expected_cost,
                             "setpoint": p.setpoint,
+                            "kind": p.kind,
+                            "task": p.task,
+                            "source": p.source,
+                            "expected_value": p.expected_value,
                         }
                     ),
                 }
@@ -134,6 +159,13 @@ class WorkOrders:
             ]
         )
         return ids
+
+    def sources(self, prefix: str) -> set[str]:
+        """The sources, starting with ``prefix``, that have proposed an order already."""
+        rows = self._store.query(
+            "SELECT DISTINCT source FROM work_orders WHERE starts_with(source, ?)", [prefix]
+        )
+        return set(rows.column("source").to_pylist())
 
     def get(self, order_id: str) -> dict[str, Any]:
         """One work order as a mapping; unknown ids are an error."""

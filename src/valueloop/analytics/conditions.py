@@ -1,13 +1,13 @@
-"""Operating-condition normalisation: sensor readings made comparable across flight regimes.
+"""Operating-condition normalisation: sensor readings made comparable across operating regimes.
 
-In the six-condition C-MAPSS subsets (FD002, FD004) each cycle is flown at one of six operating
-conditions (altitude, Mach number, throttle angle: the three ``op_setting`` columns), and the
-condition moves every sensor far more than wear does. :class:`ConditionNormaliser` clusters the
-operating settings into ``conditions`` groups (settings scaled by their spread; farthest-point
-seeding, then k-means steps; deterministic) and
-replaces each sensor reading by its z-score within its condition (training mean and standard
-deviation of that sensor in that condition; a sensor constant within a condition reads 0 there).
-With one condition it is a plain standardisation, harmless for FD001 and FD003.
+A machine run at a few distinct operating conditions (an engine flown at several altitudes, Mach
+numbers and throttle angles; a pump at several speeds) sees each condition move its sensors far
+more than wear does. The ``settings`` columns (the operating settings, which are not sensors) tell
+the conditions apart. :class:`ConditionNormaliser` clusters the settings into ``conditions``
+groups (settings scaled by their spread; farthest-point seeding, then k-means steps;
+deterministic) and replaces each sensor reading by its z-score within its condition (training mean
+and standard deviation of that sensor in that condition; a sensor constant within a condition
+reads 0 there). With one condition it is a plain standardisation and needs no settings.
 :func:`detect_conditions` finds the number of conditions in training data.
 """
 
@@ -24,7 +24,6 @@ import pyarrow as pa
 from valueloop.analytics.features import informative_sensors
 from valueloop.analytics.inputs import prepare_history, signal_columns
 from valueloop.analytics.metadata import table_hash
-from valueloop.datasets.cmapss import OPERATING_SETTINGS, SENSORS
 from valueloop.errors import ModelError
 
 Matrix = npt.NDArray[np.float64]
@@ -33,11 +32,13 @@ _TIGHT = 0.05  # largest distance to a condition's centre, as a share of the set
 _STEPS = 20  # k-means steps after seeding
 
 
-def _settings(data: pa.Table) -> Matrix:
-    missing = [name for name in OPERATING_SETTINGS if name not in data.column_names]
+def _settings(data: pa.Table, names: Sequence[str]) -> Matrix:
+    if not names:
+        raise ModelError("more than one operating condition needs the settings columns")
+    missing = [name for name in names if name not in data.column_names]
     if missing:
         raise ModelError(f"column {missing[0]!r} is needed to tell the operating conditions apart")
-    return np.column_stack([data[name].to_numpy() for name in OPERATING_SETTINGS]).astype(float)
+    return np.column_stack([data[name].to_numpy() for name in names]).astype(float)
 
 
 def _spread(settings: Matrix) -> Matrix:
@@ -73,14 +74,14 @@ def _cluster(scaled: Matrix, k: int) -> tuple[Matrix, npt.NDArray[np.int64]]:
     return centres, _nearest(scaled, centres)
 
 
-def detect_conditions(train: pa.Table, *, most: int = 8) -> int:
+def detect_conditions(train: pa.Table, settings_columns: Sequence[str], *, most: int = 8) -> int:
     """The number of distinct operating conditions in ``train`` (1 when settings barely vary).
 
-    The smallest ``k`` in ``2..most`` for which every row's settings lie within 5 % of the
-    settings' overall spread from one of ``k`` centres; 1 if there is none (noise around one
-    regime, as in FD001).
+    The smallest ``k`` in ``2..most`` for which every row's ``settings_columns`` lie within 5 % of
+    the settings' overall spread from one of ``k`` centres; 1 if there is none (noise around one
+    regime).
     """
-    settings = _settings(train)
+    settings = _settings(train, settings_columns)
     scaled = settings / _spread(settings)
     spread = float(np.sqrt(((scaled - scaled.mean(axis=0)) ** 2).sum(axis=1).mean()))
     for k in range(2, most + 1):
@@ -94,12 +95,14 @@ def detect_conditions(train: pa.Table, *, most: int = 8) -> int:
 class ConditionNormaliser:
     """Per-condition sensor statistics learnt from training data; see the module docstring.
 
-    ``centres`` are the conditions' settings divided by ``scale`` (one row per condition);
-    ``means`` and ``stds`` hold, per condition (rows) and sensor (columns), the training mean and
-    standard deviation in the sensor's own unit.
+    ``settings`` name the operating-setting columns (empty with one condition); ``centres`` are
+    the conditions' settings divided by ``scale`` (one row per condition); ``means`` and ``stds``
+    hold, per condition (rows) and sensor (columns), the training mean and standard deviation in
+    the sensor's own unit.
     """
 
     sensors: tuple[str, ...]
+    settings: tuple[str, ...]
     scale: tuple[float, ...]
     centres: tuple[tuple[float, ...], ...]
     means: tuple[tuple[float, ...], ...]
@@ -107,29 +110,35 @@ class ConditionNormaliser:
 
     @classmethod
     def fit(
-        cls, train: pa.Table, sensors: Sequence[str], *, conditions: int = 1
+        cls,
+        train: pa.Table,
+        sensors: Sequence[str],
+        *,
+        conditions: int = 1,
+        settings: Sequence[str] = (),
     ) -> ConditionNormaliser:
         """Learn ``conditions`` operating conditions and each sensor's statistics within them.
 
         ``train`` must have no missing values (see :mod:`valueloop.analytics.inputs`); the
-        ``op_setting`` columns are needed only when ``conditions > 1``.
+        ``settings`` columns are read only when ``conditions > 1``.
         """
         if conditions < 1:
             raise ModelError(f"conditions must be >= 1, got {conditions}")
         values = np.column_stack([train[name].to_numpy() for name in sensors]).astype(float)
         if conditions == 1:
-            scale: Matrix = np.ones(len(OPERATING_SETTINGS))
-            centres = np.zeros((1, len(OPERATING_SETTINGS)))
+            scale: Matrix = np.ones(len(settings))
+            centres = np.zeros((1, len(settings)))
             labels = np.zeros(train.num_rows, dtype=np.int64)
         else:
-            settings = _settings(train)
-            scale = _spread(settings)
-            centres, labels = _cluster(settings / scale, conditions)
+            setting_values = _settings(train, settings)
+            scale = _spread(setting_values)
+            centres, labels = _cluster(setting_values / scale, conditions)
         means = np.stack([values[labels == c].mean(axis=0) for c in range(conditions)])
         stds = np.stack([values[labels == c].std(axis=0) for c in range(conditions)])
         stds[stds <= _ROUNDING * np.maximum(np.abs(means), 1.0)] = 0.0
         return cls(
             sensors=tuple(sensors),
+            settings=tuple(settings),
             scale=tuple(map(float, scale)),
             centres=tuple(tuple(map(float, row)) for row in centres),
             means=tuple(tuple(map(float, row)) for row in means),
@@ -139,7 +148,7 @@ class ConditionNormaliser:
     @property
     def inputs(self) -> tuple[str, ...]:
         """The columns :meth:`transform` reads: the sensors, and the settings if conditions > 1."""
-        return (*OPERATING_SETTINGS, *self.sensors) if self.conditions > 1 else self.sensors
+        return (*self.settings, *self.sensors) if self.conditions > 1 else self.sensors
 
     @property
     def conditions(self) -> int:
@@ -150,7 +159,8 @@ class ConditionNormaliser:
         """The operating condition (0-based, ordered by settings) of every row of ``data``."""
         if self.conditions == 1:
             return np.zeros(data.num_rows, dtype=np.int64)
-        return _nearest(_settings(data) / np.asarray(self.scale), np.asarray(self.centres))
+        settings = _settings(data, self.settings)
+        return _nearest(settings / np.asarray(self.scale), np.asarray(self.centres))
 
     def transform(self, data: pa.Table) -> pa.Table:
         """``data`` with each sensor replaced by its z-score within the row's condition."""
@@ -171,6 +181,7 @@ class ConditionNormaliser:
         index = [self.sensors.index(name) for name in sensors]
         return ConditionNormaliser(
             sensors=tuple(sensors),
+            settings=self.settings,
             scale=self.scale,
             centres=self.centres,
             means=tuple(tuple(row[i] for i in index) for row in self.means),
@@ -181,6 +192,7 @@ class ConditionNormaliser:
         """A JSON-ready form, read back by :meth:`from_dict`."""
         return {
             "sensors": self.sensors,
+            "settings": self.settings,
             "scale": self.scale,
             "centres": self.centres,
             "means": self.means,
@@ -192,6 +204,7 @@ class ConditionNormaliser:
         """The normaliser written by :meth:`to_dict`."""
         return cls(
             sensors=tuple(document["sensors"]),
+            settings=tuple(document["settings"]),
             scale=tuple(document["scale"]),
             centres=tuple(tuple(row) for row in document["centres"]),
             means=tuple(tuple(row) for row in document["means"]),
@@ -209,17 +222,26 @@ class TrainingInput:
     data_hash: str
 
 
-def normalise_training(train: pa.Table, *, conditions: int) -> TrainingInput:
+def normalise_training(
+    train: pa.Table, *, conditions: int, settings: Sequence[str] = ()
+) -> TrainingInput:
     """Clean ``train`` (see :mod:`.inputs`), normalise it, keep the informative sensors.
 
-    Sensors constant within every condition are dropped here: after normalisation they read 0.
+    Every signal column but the ``settings`` is a candidate sensor. Sensors constant within every
+    condition are dropped here: after normalisation they read 0.
     """
     signals = signal_columns(train)
-    needed = (*OPERATING_SETTINGS, *SENSORS) if conditions > 1 else SENSORS
+    unknown = [name for name in settings if name not in signals]
+    if unknown:
+        raise ModelError(f"settings column {unknown[0]!r} is missing from the training table")
+    candidates = tuple(name for name in signals if name not in settings)
+    needed = (*settings, *candidates) if conditions > 1 else candidates
     clean = prepare_history(train, needed, known=signals)
-    normaliser = ConditionNormaliser.fit(clean, SENSORS, conditions=conditions)
+    normaliser = ConditionNormaliser.fit(
+        clean, candidates, conditions=conditions, settings=settings
+    )
     normalised = normaliser.transform(clean)
-    sensors = informative_sensors(normalised, SENSORS)
+    sensors = informative_sensors(normalised, candidates)
     return TrainingInput(
         table=normalised.select(["unit", "cycle", *sensors]),
         normaliser=normaliser.restrict(sensors),

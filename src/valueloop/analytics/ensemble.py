@@ -13,7 +13,7 @@ bands (:class:`~valueloop.analytics.calibration.BandConformal`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
@@ -65,7 +65,8 @@ class EnsembleRUL(RulModel):
     Hyper-parameters: ``gbm`` and ``sequence`` (keyword arguments of the members, beyond the
     shared ones), ``weight`` (of the gradient-boosting model, 0 to 1; None to learn it), and the
     shared ``cap`` (cycles), ``interval`` (nominal coverage),
-    ``calibration`` (share of training engines held out), ``bands``, ``conditions`` and ``seed``.
+    ``calibration`` (share of training engines held out), ``bands``, ``conditions``, ``settings``
+    (the operating-setting columns, which are not sensors) and ``seed``.
     """
 
     def __init__(
@@ -79,6 +80,7 @@ class EnsembleRUL(RulModel):
         calibration: float = 0.2,
         bands: int = 4,
         conditions: int = 1,
+        settings: Sequence[str] = (),
         seed: int = 0,
     ) -> None:
         self.gbm = gbm
@@ -89,6 +91,7 @@ class EnsembleRUL(RulModel):
         self.calibration = calibration
         self.bands = bands
         self.conditions = conditions
+        self.settings = list(settings)
         self.seed = seed
         self._fitted: _Fitted | None = None
 
@@ -104,7 +107,12 @@ class EnsembleRUL(RulModel):
         ``train`` is as for :meth:`GradientBoostingRUL.fit
         <valueloop.analytics.rul.GradientBoostingRUL.fit>`.
         """
-        shared = {"cap": self.cap, "interval": self.interval, "conditions": self.conditions}
+        shared: dict[str, Any] = {
+            "cap": self.cap,
+            "interval": self.interval,
+            "conditions": self.conditions,
+            "settings": self.settings,
+        }
         gbm = GradientBoostingRUL(**{**shared, "seed": self.seed, **(self.gbm or {})})
         held_out = {"seed": self.seed, "calibration": self.calibration}
         sequence = SequenceRUL(**{**shared, **(self.sequence or {}), **held_out})

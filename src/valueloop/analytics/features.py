@@ -1,11 +1,12 @@
-"""Windowed condition features per engine cycle, computed from past and current cycles only.
+"""Windowed condition features per cycle of a unit, computed from past and current cycles only.
 
-From a wide C-MAPSS-like table (``unit``, ``cycle``, one column per sensor) :func:`window_features`
-derives, for each row and each informative sensor, statistics over the last ``window`` rows of the
-same unit (fewer at the start of a trajectory): the last value, the mean, the standard deviation,
-the least-squares slope (sensor units per cycle) and an exponentially weighted mean. A row's
+From a wide table of run histories (``unit``, ``cycle``, one column per sensor)
+:func:`window_features` derives, for each row and each informative sensor, statistics over the
+last ``window`` rows of the same unit (fewer at the start of a trajectory): the last value, the
+mean, the standard deviation, the least-squares slope (sensor units per cycle) and an
+exponentially weighted mean. A row's
 features never depend on later rows, so the same function serves a fleet's training history and a
-single engine's live history. :func:`informative_sensors` picks the sensors worth using from
+single machine's live history. :func:`informative_sensors` picks the sensors worth using from
 training data by dropping near-constant ones.
 """
 
@@ -17,7 +18,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from valueloop.datasets.cmapss import SENSORS
 from valueloop.errors import ModelError
 
 STATISTICS = ("last", "mean", "std", "slope", "ewm")
@@ -32,12 +32,12 @@ def require_columns(data: pa.Table, columns: Sequence[str]) -> None:
             raise ModelError(f"column {name!r} is missing from the input table")
 
 
-def informative_sensors(train: pa.Table, candidates: Sequence[str] = SENSORS) -> tuple[str, ...]:
+def informative_sensors(train: pa.Table, candidates: Sequence[str]) -> tuple[str, ...]:
     """The candidate columns of ``train`` that are not near-constant.
 
     A column is near-constant when it holds a single value, or when its most frequent value is more
     than 19 times as frequent as the second one while fewer than 10 % of its values are distinct
-    (a sensor flickering between two readings, like FD001's ``sensor_6``).
+    (a sensor flickering between two readings).
     """
     require_columns(train, candidates)
     kept = []

@@ -1,15 +1,15 @@
-"""Remaining useful life (RUL, in cycles) of turbofan engines by gradient boosting, with intervals.
+"""Remaining useful life (RUL, in cycles) by gradient boosting, with prediction intervals.
 
-:class:`GradientBoostingRUL` follows the usual C-MAPSS protocol. The point prediction comes from a
-LightGBM regression on the windowed sensor features of :mod:`valueloop.analytics.features`, trained
-on the piecewise-linear target ``min(cap, cycles to failure)`` and clipped to ``[0, cap]``: a
-healthy engine is predicted at about ``cap`` cycles, and its RUL starts falling once wear shows in
-the sensors.
+:class:`GradientBoostingRUL` learns from run-to-failure histories, one row per unit and cycle. The
+point prediction comes from a LightGBM regression on the windowed sensor features of
+:mod:`valueloop.analytics.features`, trained on the piecewise-linear target
+``min(cap, cycles to failure)`` and clipped to ``[0, cap]``: a healthy unit is predicted at about
+``cap`` cycles, and its RUL starts falling once wear shows in the sensors.
 
 The interval ``[lower, upper]`` is meant to hold the actual, uncapped RUL with probability
 ``interval``. Two LightGBM quantile models of the uncapped cycles to failure, at levels
 ``(1 - interval) / 2`` and ``(1 + interval) / 2``, give raw bounds; raw quantile boosters
-under-cover on unseen engines, so each bound is then shifted by a split-conformal correction
+under-cover on unseen units, so each bound is then shifted by a split-conformal correction
 (conformalised quantile regression, each bound on its own) computed from out-of-fold predictions:
 the training units are split into ``folds`` groups, each predicted by models trained on the other
 groups. Corrections are computed per band of predicted RUL (``bands`` equal bands over
@@ -17,13 +17,15 @@ groups. Corrections are computed per band of predicted RUL (``bands`` equal band
 prediction and clipped at 0 cycles.
 
 Before features are computed, the sensors are normalised per operating condition
-(:mod:`valueloop.analytics.conditions`; ``conditions=6`` for FD002 and FD004) and bad input is
-checked or repaired as :mod:`valueloop.analytics.inputs` describes. A training series shorter than
-``window`` simply has shorter windows; so has a short series to predict.
+(:mod:`valueloop.analytics.conditions`: ``conditions`` regimes told apart by the ``settings``
+columns) and bad input is checked or repaired as :mod:`valueloop.analytics.inputs` describes. A
+training series shorter than ``window`` simply has shorter windows; so has a short series to
+predict.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, Self
@@ -75,14 +77,15 @@ def _matrix(features: pa.Table) -> Vector:
 
 
 class GradientBoostingRUL(RulModel):
-    """LightGBM RUL model for C-MAPSS-like engines; see the module docstring for the method.
+    """LightGBM RUL model of run-to-failure fleets; see the module docstring for the method.
 
     Hyper-parameters: ``window`` (rows of history per feature), ``cap`` (cycles, ceiling of the
     training target), ``interval`` (nominal coverage of ``[lower, upper]``), the LightGBM settings
     ``n_estimators``, ``learning_rate``, ``num_leaves``, ``min_child_samples``,
     ``feature_fraction``, ``bagging_fraction``, ``threads``, plus ``folds`` and ``bands`` of the
-    interval calibration, ``conditions`` (operating conditions to normalise the sensors by) and
-    ``seed``. Fits are deterministic for a given seed.
+    interval calibration, ``conditions`` (operating conditions to normalise the sensors by),
+    ``settings`` (the operating-setting columns, which are not sensors) and ``seed``. Fits are
+    deterministic for a given seed.
     """
 
     def __init__(
@@ -100,6 +103,7 @@ class GradientBoostingRUL(RulModel):
         folds: int = 4,
         bands: int = 4,
         conditions: int = 1,
+        settings: Sequence[str] = (),
         seed: int = 0,
         threads: int = 2,
     ) -> None:
@@ -115,6 +119,7 @@ class GradientBoostingRUL(RulModel):
         self.folds = folds
         self.bands = bands
         self.conditions = conditions
+        self.settings = list(settings)
         self.seed = seed
         self.threads = threads
         self._fitted: _Fitted | None = None
@@ -122,12 +127,12 @@ class GradientBoostingRUL(RulModel):
     def fit(self, train: pa.Table) -> Self:
         """Learn from run-to-failure histories: every unit's last row is its failure cycle.
 
-        ``train`` is a wide table with ``unit``, ``cycle``, ``sensor_1..21`` and, when
-        ``conditions > 1``, ``op_setting_1..3``; any other column is a signal the model will
-        expect to see again (and refuse if absent from or added to a history to predict).
+        ``train`` is a wide table with ``unit``, ``cycle``, the ``settings`` columns and the
+        sensors (every other column); a history to predict must carry the same signal columns
+        (a column absent or added is refused).
         """
         self._check_params()
-        prepared = normalise_training(train, conditions=self.conditions)
+        prepared = normalise_training(train, conditions=self.conditions, settings=self.settings)
         features = window_features(prepared.table, prepared.normaliser.sensors, window=self.window)
         units = features["unit"].to_numpy()
         if np.unique(units).size < self.folds:

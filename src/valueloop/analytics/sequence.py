@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,13 +97,14 @@ class _Fitted:
 
 
 class SequenceRUL(RulModel):
-    """1D-CNN RUL model for C-MAPSS-like engines; see the module docstring for the method.
+    """1D-CNN RUL model of run-to-failure fleets; see the module docstring for the method.
 
     Hyper-parameters: ``window`` (cycles per input), ``cap`` (cycles, ceiling of the training
     target), ``interval`` (nominal coverage of ``[lower, upper]``), ``channels`` (convolution
     width), ``dropout``, ``epochs``, ``batch_size``, ``learning_rate``, ``calibration`` (share of
     training engines held out), ``bands`` (of the conformal calibration), ``conditions``
-    (operating conditions to normalise the sensors by), ``seed`` and ``threads``.
+    (operating conditions to normalise the sensors by), ``settings`` (the operating-setting
+    columns, which are not sensors), ``seed`` and ``threads``.
     """
 
     def __init__(
@@ -120,6 +121,7 @@ class SequenceRUL(RulModel):
         calibration: float = 0.2,
         bands: int = 4,
         conditions: int = 1,
+        settings: Sequence[str] = (),
         seed: int = 0,
         threads: int = 2,
     ) -> None:
@@ -134,6 +136,7 @@ class SequenceRUL(RulModel):
         self.calibration = calibration
         self.bands = bands
         self.conditions = conditions
+        self.settings = list(settings)
         self.seed = seed
         self.threads = threads
         self._fitted: _Fitted | None = None
@@ -145,7 +148,7 @@ class SequenceRUL(RulModel):
         <valueloop.analytics.rul.GradientBoostingRUL.fit>`.
         """
         self._check_params()
-        prepared = normalise_training(train, conditions=self.conditions)
+        prepared = normalise_training(train, conditions=self.conditions, settings=self.settings)
         table = prepared.table
         units = table["unit"].to_numpy()
         held = split_units(units, self.calibration, self.seed)

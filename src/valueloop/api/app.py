@@ -19,11 +19,13 @@ from valueloop.api.auth import require
 from valueloop.api.errors import install_error_handlers
 from valueloop.api.models import Health
 from valueloop.api.routers import (
+    alarms,
     anomalies,
     assets,
     connectors,
     deadletters,
     ingest,
+    jobs,
     ledger,
     me,
     plans,
@@ -46,6 +48,8 @@ ROUTERS = (
     deadletters.router,
     connectors.router,
     anomalies.router,
+    alarms.router,
+    jobs.router,
     summary.router,
 )
 

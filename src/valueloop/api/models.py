@@ -171,6 +171,10 @@ class WorkOrderOut(_Out):
     updated_at: datetime
     updated_by: str
     setpoint: float | None = None
+    kind: str = Field("maintenance", description="maintenance or setpoint")
+    task: str = Field("", description="the maintenance task, or the set-point change, in words")
+    source: str = Field("", description="what proposed it: a rule and its alarm, a plan")
+    expected_value: float = Field(0.0, description="money it is expected to save (site currency)")
 
 
 class DecisionIn(BaseModel):

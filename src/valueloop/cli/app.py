@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from valueloop.cli.demo import demo
+from valueloop.cli.run import run
 from valueloop.cli.serve import serve
 from valueloop.errors import ValueloopError
 
@@ -21,6 +22,7 @@ app = typer.Typer(
 )
 app.command()(demo)
 app.command()(serve)
+app.command()(run)
 
 console = Console(stderr=True)
 
@@ -31,13 +33,20 @@ def validate(site: Annotated[Path, typer.Argument(help="A site.yaml to check.")]
     from valueloop.config import load_site
 
     config = load_site(site)
+    assets = [path for spec in config.assets for path in spec.expand()]
     typer.echo(
         json.dumps(
             {
                 "site": config.site.name,
-                "signals": len(config.signals),
+                "assets": len(assets),
+                "types": sorted(config.asset_types),
+                "signals": sum(
+                    len(config.asset_types[spec.type].signals) * len(spec.expand())
+                    for spec in config.assets
+                    if spec.type in config.asset_types
+                ),
                 "connectors": [c.name for c in config.connectors],
-                "currency": config.prices.currency,
+                "currency": config.site.currency,
             }
         )
     )
@@ -65,6 +74,10 @@ def _register_subcommands() -> None:
     app.command(name="report")(report.report)
     app.command(name="solve")(solve.solve)
     app.command(name="eval")(evaluation.evaluate)
+    from valueloop.cli import init, schema
+
+    app.add_typer(schema.app, name="schema", help="JSON Schemas of site.yaml and edge.yaml.")
+    app.command(name="init")(init.init)
 
 
 _register_subcommands()

@@ -1,61 +1,112 @@
-"""``valueloop demo``: the whole loop on the aviation pack, then the console until Ctrl-C."""
+"""``valueloop demo``: a pack's site run through the engine on a simulated clock, then served.
+
+The demo wipes the site's store, opens the pack's site and steps the site's jobs (the pack's among
+them) over the pack's period as fast as the machine allows, with a progress bar. A planner named by
+``--approve-as`` approves, as the simulated time passes, each proposed work order due within the
+site's approval window, as a person at the console would. The pack's summary is then printed and,
+unless ``--no-serve``, the site is served on the real clock until Ctrl-C.
+"""
 
 from __future__ import annotations
 
 import json
 import shutil
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from valueloop.act.workorders import OrderStatus
 from valueloop.api.auth import issue_token
 from valueloop.cli.serve import serve_site
-from valueloop.loop import STAGES, Loop
-from valueloop.packs.base import get_pack
+from valueloop.config import SiteConfig
+from valueloop.errors import ConfigError
+from valueloop.packs.base import Pack, get_pack
 from valueloop.site import COLD_FOLDER, Site, open_site, store_path
 
 console = Console()
 
 
-def _summary_table(summary: dict[str, Any]) -> Table:
-    currency = summary["currency"]
-    table = Table(title="valueloop demo: C-MAPSS FD001 fleet", show_lines=False)
+def _summary_table(pack: Pack, summary: dict[str, Any]) -> Table:
+    table = Table(title=f"valueloop demo: {pack.name} ({pack.description})", show_lines=False)
     table.add_column("stage")
     table.add_column("result")
-    table.add_row(
-        "collect",
-        f"{summary['points_ingested']:,} points stored from {summary['engines']} engines, "
-        f"{summary['dead_letters']} dead letters",
-    )
-    table.add_row(
-        "analyse",
-        f"RUL RMSE {summary['rul_rmse']:.2f} cycles, PHM08 score {summary['rul_phm_score']:.0f}, "
-        f"{summary['rul_interval_nominal']:.0%} interval covers "
-        f"{summary['rul_interval_coverage']:.0%}",
-    )
-    table.add_row(
-        "optimise",
-        f"CP-SAT {summary['plan_status']}, {summary['plan_overhauls']} overhauls planned, "
-        f"expected cost {summary['plan_objective']:,.0f} {currency}, gap {summary['plan_gap']:.2%}",
-    )
-    orders = ", ".join(f"{n} {status}" for status, n in sorted(summary["work_orders"].items()))
-    table.add_row("act", f"work orders: {orders}")
-    for name, outcome in summary["policies"].items():
-        table.add_row(
-            f"account: {name.replace('_', ' ')}",
-            f"{outcome['cost']:,.0f} {currency}, {outcome['failures']} failures, "
-            f"availability {outcome['availability']:.2%}",
-        )
-    for name, saving in summary["savings"].items():
-        table.add_row(
-            f"saving vs {name.replace('_', ' ')}",
-            f"[bold green]{saving['money']:,.0f} {currency} ({saving['percent']:.1f} %)[/]",
-        )
+    rows = pack.summary_rows(summary) if pack.summary_rows is not None else []
+    for stage, result in rows:
+        table.add_row(stage, result)
     return table
+
+
+def approve_due(site: Site, actor: str, now: datetime) -> int:
+    """Approve, as ``actor``, the proposed orders due before ``now`` plus the approval window."""
+    window_end = now + site.config.policy.approve_within
+    due = [
+        order
+        for order in site.work_orders.list(OrderStatus.PROPOSED).to_pylist()
+        if order["due_at"] < window_end
+    ]
+    for order in due:
+        site.work_orders.approve(
+            order["order_id"], actor=actor, comment="due within the approval window"
+        )
+    return len(due)
+
+
+def _wipe(config: SiteConfig, data_dir: Path) -> None:
+    """Remove the site's store (database, its write-ahead log, the cold tier) under ``data_dir``."""
+    database = store_path(config, data_dir)
+    for stale in (database, database.with_name(database.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    shutil.rmtree(data_dir / COLD_FOLDER, ignore_errors=True)
+
+
+def run_pack(site: Site, pack: Pack, approve_as: str | None) -> dict[str, Any]:
+    """Run the engine over the pack's period with a progress bar; return the run's summary."""
+    from valueloop.engine.build import open_engine
+    from valueloop.engine.clock import SimulatedClock
+
+    if pack.period is None:
+        raise ConfigError(f"pack {pack.name!r} has no period to run its demo over")
+    period = pack.period(site)
+    engine = open_engine(site, SimulatedClock(period.start))
+    total = (period.until - period.start).total_seconds()
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[at]}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task(pack.name, total=total, at="")
+
+        def tick(now: datetime) -> None:
+            if approve_as:
+                approve_due(site, approve_as, now)
+            progress.update(
+                task,
+                completed=(now - period.start).total_seconds(),
+                at=now.isoformat(timespec="minutes"),
+            )
+
+        report = engine.run_until(period.until, step=period.step, progress=tick)
+    summary = pack.summary(site) if pack.summary is not None else {}
+    summary["engine"] = {
+        "from": period.start.isoformat(),
+        "until": period.until.isoformat(),
+        "ticks": report.ticks,
+        "runs": report.runs,
+        "failures": report.failures,
+        "seconds": round(report.seconds, 3),
+    }
+    summary["job_seconds"] = {name: round(t.seconds, 3) for name, t in report.jobs.items()}
+    summary["job_failures"] = {
+        status.name: status.last_error for status in engine.statuses() if status.last_error
+    }
+    return summary
 
 
 def demo(
@@ -68,40 +119,25 @@ def demo(
         Path | None, typer.Option(help="Write the run's summary as JSON to this file.")
     ] = None,
     approve_as: Annotated[
-        str, typer.Option(help="Planner approving the orders due this week ('' for none).")
+        str, typer.Option(help="Planner approving the orders due within a week ('' for none).")
     ] = "demo-planner",
     host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
 ) -> None:
-    """Replay the C-MAPSS FD001 fleet through every stage of the loop and show the result."""
-    config = get_pack(pack).site()
-    database = store_path(config, data_dir)
-    for stale in (database, database.with_name(database.name + ".wal")):
-        stale.unlink(missing_ok=True)
-    shutil.rmtree(data_dir / COLD_FOLDER, ignore_errors=True)
-    site = open_site(config, data_dir)
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("[bold]{task.description:<9}"),
-        BarColumn(),
-        TextColumn("{task.fields[message]}"),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
-        tasks = {stage: progress.add_task(stage, total=1, message="waiting") for stage in STAGES}
-
-        def report(stage: str, message: str) -> None:
-            done = message.startswith("done")
-            progress.update(tasks[stage], message=message, completed=1 if done else 0)
-
-        result = Loop(site, approve_as=approve_as or None, progress=report).run()
-    console.print(_summary_table(result))
-    if summary is not None:
-        summary.write_text(json.dumps(result, indent=2, sort_keys=True))
-        console.print(f"summary written to {summary}")
-    if serve:
-        _serve(site, host, port)
-    site.close()
+    """Run a pack's site through every stage of the loop on a simulated clock; show the result."""
+    chosen = get_pack(pack)
+    _wipe(chosen.site(), data_dir)
+    site = open_site(chosen.site_file, data_dir)
+    try:
+        result = run_pack(site, chosen, approve_as or None)
+        console.print(_summary_table(chosen, result))
+        if summary is not None:
+            summary.write_text(json.dumps(result, indent=2, sort_keys=True, default=str))
+            console.print(f"summary written to {summary}")
+        if serve:
+            _serve(site, host, port)
+    finally:
+        site.close()
 
 
 def _serve(site: Site, host: str, port: int) -> None:

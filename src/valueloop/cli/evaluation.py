@@ -77,8 +77,7 @@ def _table(title: str, columns: list[str], rows: list[list[str]]) -> Table:
 
 def eval_rul(subsets: list[str], kind: str) -> dict[str, Any]:
     """The ``rul`` section: each subset's RMSE, PHM08 score and interval coverage."""
-    from valueloop.analytics.evaluate import evaluate_rul_all
-    from valueloop.analytics.presets import rul_model
+    from valueloop.datasets.cmapss_rul import evaluate_rul_all, rul_model
 
     with _progress() as progress:
         results = evaluate_rul_all(

@@ -14,20 +14,27 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from valueloop.packs.aviation import PACK
-from valueloop.site import Site, open_site
+from valueloop.site import Site, open_site, site_file_of
 
 DataDir = Annotated[Path, typer.Option("--data-dir", help="Folder holding the site's store.")]
-SiteFile = Annotated[Path, typer.Option("--site", help="The site.yaml describing the site.")]
+SiteFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--site", help="The site.yaml (default: the copy kept in the data directory)."
+    ),
+]
 
 DEFAULT_DATA_DIR = Path("valueloop-data")
-DEFAULT_SITE = PACK.site_file
+DEFAULT_SITE = None
 
 
 @contextmanager
-def opened_site(site_file: Path, data_dir: Path) -> Iterator[Site]:
-    """The site described by ``site_file`` with its store under ``data_dir``, closed afterwards."""
-    site = open_site(site_file, data_dir)
+def opened_site(site_file: Path | None, data_dir: Path) -> Iterator[Site]:
+    """The site described by ``site_file`` with its store under ``data_dir``, closed afterwards.
+
+    Without ``site_file``, the description the data directory keeps from its last opening.
+    """
+    site = open_site(site_file_of(site_file, data_dir), data_dir)
     try:
         yield site
     finally:

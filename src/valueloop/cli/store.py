@@ -39,7 +39,7 @@ Instant = Annotated[
 
 
 @contextmanager
-def opened_store(site_file: Path, data_dir: Path) -> Iterator[TieredStore]:
+def opened_store(site_file: Path | None, data_dir: Path) -> Iterator[TieredStore]:
     """The site's points store: its hot tier and the cold tier in ``<data-dir>/cold``."""
     with opened_site(site_file, data_dir) as site:
         yield site.points

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from valueloop.connectors.base import Delivery, FieldDelivery, Source
+from valueloop.ingest.arrivals import Arrivals
 from valueloop.ingest.deadletter import DeadLetterTable, rejected_points_as_dead_letters
 from valueloop.ingest.resolve import resolve_readings
 from valueloop.ingest.validate import validate_points
@@ -47,6 +48,7 @@ class IngestPipeline:
         self.points = points
         self.registry = registry
         self.dead_letters = dead_letters
+        self.arrivals = Arrivals()
 
     def ingest(
         self, delivery: Delivery, source: str, report: IngestReport | None = None
@@ -56,6 +58,7 @@ class IngestPipeline:
         started = time.perf_counter()
         validated = validate_points(delivery.points, self.registry.known_ids())
         written = self.points.write(validated.points)
+        self.arrivals.record(validated.points)
         dead = delivery.rejected
         if validated.rejected.num_rows:
             self.dead_letters.add(rejected_points_as_dead_letters(source, validated.rejected))

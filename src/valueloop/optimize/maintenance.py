@@ -4,7 +4,7 @@ Each engine is overhauled at most once within a horizon of ``horizon_days`` days
 most ``crew_per_day`` overhauls a day. The plan minimises the total expected cost, in the money unit
 of :class:`MaintenanceCosts`, under the uncertainty of each engine's failure time.
 
-Time and failure convention (shared with :mod:`valueloop.value.policies`): an engine flies
+Time and failure convention (shared with the simulators of the packs): an engine flies
 ``cycles_per_day`` cycles a day and whose remaining life is ``T`` cycles fails on day
 ``floor(T / cycles_per_day)``. An overhaul booked on day ``d`` prevents the failure only if the
 failure day is later than ``d``, i.e. ``T >= (d + 1) * cycles_per_day``; it then throws away the

@@ -80,7 +80,7 @@ def report_data(site: Site, generated_at: datetime) -> ReportData:
     return ReportData(
         site=site.config.site.name,
         generated_at=generated_at,
-        currency=site.config.prices.currency,
+        currency=site.config.site.currency,
         summary=summary,
         assets=list_assets(site),
         plan=get_plan(plan_id, site) if plan_id else None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,15 @@ from valueloop.errors import StoreError
 from valueloop.store.duckdb import DuckDBStore
 
 GENESIS = "0" * 64
+
+_LOCKS: dict[tuple[int, str], threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _lock(store: DuckDBStore, table: str) -> threading.Lock:
+    """One lock per log table of a store, shared by every writer of it in the process."""
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault((id(store), table), threading.Lock())
 
 
 def _canonical(record: Mapping[str, Any]) -> str:
@@ -39,6 +49,7 @@ class AppendOnlyLog:
         self._store = store
         self.table = table
         self.columns = [name for name, _ in columns]
+        self._lock = _lock(store, table)
         ddl = ", ".join(f"{name} {sql_type}" for name, sql_type in columns)
         store.execute(
             f"CREATE TABLE IF NOT EXISTS {table} (seq BIGINT PRIMARY KEY, "
@@ -47,9 +58,16 @@ class AppendOnlyLog:
         )
 
     def append(self, records: Sequence[Mapping[str, Any]]) -> list[int]:
-        """Append records (mappings of the payload columns); return their sequence numbers."""
+        """Append records (mappings of the payload columns); return their sequence numbers.
+
+        Writers of the same log in one process take turns, so their sequence numbers never clash.
+        """
         if not records:
             return []
+        with self._lock:
+            return self._append(records)
+
+    def _append(self, records: Sequence[Mapping[str, Any]]) -> list[int]:
         last = self._store.query(
             f"SELECT seq, hash FROM {self.table} ORDER BY seq DESC LIMIT 1"
         ).to_pylist()

@@ -290,18 +290,29 @@ class DuckDBStore:
         with self._cursor() as con:
             return con.sql(sql, params=list(params)).to_arrow_table()
 
-    def append(self, table_name: str, rows: pa.Table) -> None:
-        """Append Arrow rows to an existing table whose columns match by name."""
-        if not table_name.isidentifier():
-            raise StoreError(f"{table_name!r} is not a valid table name")
+    def append(self, table_name: str, rows: pa.Table, *, unless: Sequence[str] = ()) -> int:
+        """Append Arrow rows to an existing table whose columns match by name; return how many.
+
+        With ``unless`` (key columns), a row whose key the table holds already is left out, so
+        that appending the same rows again adds nothing.
+        """
+        names = [table_name, *rows.column_names, *unless]
+        if not all(name.isidentifier() for name in names):
+            raise StoreError(f"not valid table or column names: {', '.join(names)}")
         if rows.num_rows == 0:
-            return
+            return 0
         with self._cursor() as con:
             con.register("appended_rows", rows)
             try:
                 columns = ", ".join(rows.column_names)
-                con.execute(
-                    f"INSERT INTO {table_name} ({columns}) SELECT {columns} FROM appended_rows"
+                where = ""
+                if unless:
+                    match = " AND ".join(f"t.{key} = r.{key}" for key in unless)
+                    where = f" WHERE NOT EXISTS (SELECT 1 FROM {table_name} t WHERE {match})"
+                result = con.execute(
+                    f"INSERT INTO {table_name} ({columns}) SELECT {columns} "
+                    f"FROM appended_rows r{where}"
                 ).fetchall()
             finally:
                 con.unregister("appended_rows")
+        return int(result[0][0]) if result else 0

@@ -57,5 +57,5 @@ class FeatureWindow:
         )
         features = smoothed.copy()
         features[:, columns] = slow - reference
-        self._buffer = combined[len(combined) - self.lag :]
+        self._buffer = combined[max(len(combined) - self.lag, 0) :]
         return features

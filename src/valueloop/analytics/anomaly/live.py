@@ -43,7 +43,11 @@ class AnomalyBook:
         store.execute(_DDL)
 
     def add(self, events: pa.Table, detector: str) -> int:
-        """Append events of :data:`EVENT_SCHEMA` found by ``detector``; return how many."""
+        """Keep events of :data:`EVENT_SCHEMA` found by ``detector``; return how many were new.
+
+        An event already kept (same detector, asset, series and start) is not added again, so
+        scoring the same period twice keeps each event once.
+        """
         if events.num_rows == 0:
             return 0
         rows = (
@@ -51,8 +55,9 @@ class AnomalyBook:
             .rename_columns(["asset", "series_id", "start_ts", "end_ts", "peak_ts", "score"])
             .append_column("detector", pa.array([detector] * events.num_rows, pa.string()))
         )
-        self._store.append("anomaly_events", rows)
-        return int(events.num_rows)
+        return self._store.append(
+            "anomaly_events", rows, unless=("detector", "asset", "series_id", "start_ts")
+        )
 
     def list(self, limit: int = 100, asset: str | None = None) -> pa.Table:
         """The newest ``limit`` events (of ``asset``, or all), newest first."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 
 from fastapi import APIRouter
 
@@ -10,25 +11,38 @@ from valueloop.api.convert import rows_as
 from valueloop.api.deps import SiteDep
 from valueloop.api.errors import NotFoundError
 from valueloop.api.models import AssetOut, PredictionOut, Risk, SeriesOut
-from valueloop.config import SiteConfig
+from valueloop.model.site import SiteModel
 
 router = APIRouter(prefix="/assets", tags=["assets"])
 
 
-MEDIUM_RISK_DAYS = 30
-"""An asset that may fail within this many days (and not within the approval window) is at
-medium risk: about the notice a shop visit needs."""
+MEDIUM_RISK = timedelta(days=30)
+"""An asset that may fail within this time (and not within the approval window) is at medium
+risk: about the notice a shop visit needs."""
 
 
-def risk_of(prediction: PredictionOut | None, config: SiteConfig) -> Risk:
-    """How soon an asset may fail: the lower bound of its remaining life, in days, against the
-    site's approval window (high risk) and :data:`MEDIUM_RISK_DAYS` (medium risk)."""
-    if prediction is None:
+def cycle_time(model: SiteModel, asset: str) -> timedelta | None:
+    """How long one cycle of an asset's remaining life lasts, None if the site does not say.
+
+    A remaining-life model counts life in rows of the asset's history, one per reading: a cycle
+    lasts the shortest ``expected_interval`` of the signals of the asset's type.
+    """
+    found = model.assets.get(asset)
+    if found is None:
+        return None
+    intervals = [s.expected_interval for s in found.type.signals.values() if s.expected_interval]
+    return min(intervals, default=None)
+
+
+def risk_of(prediction: PredictionOut | None, cycle: timedelta | None, window: timedelta) -> Risk:
+    """How soon an asset may fail: the lower bound of its remaining life (``cycle`` long each)
+    against the approval ``window`` (high risk) and :data:`MEDIUM_RISK` (medium risk)."""
+    if prediction is None or cycle is None:
         return "unknown"
-    days = prediction.lower / config.cycles_per_day
-    if days < config.policy.approve_within_days:
+    lead = cycle * prediction.lower
+    if lead < window:
         return "high"
-    if days < MEDIUM_RISK_DAYS:
+    if lead < MEDIUM_RISK:
         return "medium"
     return "low"
 
@@ -42,7 +56,11 @@ def list_assets(site: SiteDep) -> list[AssetOut]:
         AssetOut(
             asset=asset,
             series=series.get(asset, 0),
-            risk=risk_of(latest.get(asset), site.config),
+            risk=risk_of(
+                latest.get(asset),
+                cycle_time(site.model, asset),
+                site.config.policy.approve_within,
+            ),
             prediction=latest.get(asset),
         )
         for asset in sorted(set(series) | set(latest))

@@ -17,4 +17,4 @@ def latest_summary(site: SiteDep) -> SummaryOut:
     summary = site.latest_summary()
     if summary is None:
         raise NotFoundError("no run has finished yet")
-    return SummaryOut.model_validate({"currency": site.config.prices.currency, **summary})
+    return SummaryOut.model_validate({"currency": site.config.site.currency, **summary})

@@ -15,7 +15,7 @@ from valueloop.optimize.maintenance import (
     MaintenancePlanner,
     MaintenanceProblem,
 )
-from valueloop.value.policies import (
+from valueloop.packs.aviation.policies import (
     PolicyOutcome,
     Savings,
     compare_policies,

@@ -1,4 +1,4 @@
-"""The C-MAPSS replay: timestamps, pacing, dead letters for unreadable rows, restoration."""
+"""The C-MAPSS replay: timestamps, windows, pacing, dead letters, restoration of an engine."""
 
 from __future__ import annotations
 
@@ -7,26 +7,29 @@ import gzip
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
 from valueloop.connectors.base import SetpointWrite
-from valueloop.connectors.replay import CmapssReplaySource
+from valueloop.connectors.runner import build_sources
 from valueloop.datasets.cmapss import cmapss_path, load_cmapss
 from valueloop.ingest.pipeline import IngestReport
-from valueloop.model.assets import fleet_series
+from valueloop.packs.aviation.fleet import fleets
+from valueloop.packs.aviation.replay import CmapssReplaySource
 from valueloop.site import Site
 
 
 def _source(site: Site, file: Path, **changes: object) -> CmapssReplaySource:
-    spec = site.config.replay.model_copy(update=changes)
-    assets = CmapssReplaySource.fleet_assets(site.config, file)
-    catalogue = site.registry.ensure(fleet_series(site.config, assets))
-    ids: dict[str, dict[str, int]] = {}
-    for row in catalogue.to_pylist():
-        ids.setdefault(row["asset"], {})[row["signal"]] = row["series_id"]
-    return CmapssReplaySource(spec, site.config, ids, file=file)
+    (fleet,) = fleets(site)
+    return CmapssReplaySource(fleet.spec.model_copy(update=changes), fleet.series, file=file)
+
+
+def _id(source: CmapssReplaySource, asset: str, signal: str) -> int:
+    assert source.series is not None
+    return source.series.ids[asset][source.series.signals.index(signal)]
 
 
 def _first_engines(tmp_path: Path, engines: int, corrupt: dict[int, str] | None = None) -> Path:
@@ -47,13 +50,28 @@ def test_replay_stores_every_value_at_the_right_time(site: Site, tmp_path: Path)
     rows = load_cmapss("FD001", "test").filter(pc.less_equal(pc.field("unit"), 3))
     assert report.points_received == rows.num_rows * 24 == site.points.info()[0].points
     assert report.dead_letters == 0
-    ids = source.series_ids["engine-001"]
-    stored = site.points.read([ids["sensor_11"]])
+    stored = site.points.read([_id(source, "engine-001", "sensor_11")])
     engine_rows = rows.filter(pc.equal(pc.field("unit"), 1))
     assert stored.column("value").to_pylist() == engine_rows.column("sensor_11").to_pylist()
-    end = site.config.fleet.observed_until
+    end = source.spec.observed_until
     assert stored.column("ts")[-1].as_py() == end
     assert stored.column("ts")[0].as_py() == end - timedelta(hours=12) * (engine_rows.num_rows - 1)
+
+
+def test_windows_of_the_replay_add_up_to_its_history(site: Site, tmp_path: Path) -> None:
+    source = _source(site, _first_engines(tmp_path, 3), batch_cycles=7)
+    first = source.first_instant()
+    assert first is not None
+    end = source.spec.observed_until
+    middle = first + (end - first) / 2
+    early, late = source.batches(None, middle), source.batches(middle, end)
+    assert source.batches(end, end + timedelta(days=9)) == []
+    stamps = pa.concat_tables(early).column("ts")
+    assert pc.max(stamps).as_py() <= middle
+    assert pc.min(pa.concat_tables(late).column("ts")).as_py() > middle
+    together = pa.concat_tables([*early, *late])
+    assert together.num_rows == source.history().num_rows
+    assert all(len(set(b.column("ts").to_pylist())) <= 7 for b in early + late)
 
 
 def test_text_in_a_numeric_column_is_dead_lettered_and_the_rest_stored(
@@ -87,7 +105,7 @@ def test_a_batch_sent_twice_is_stored_once(site: Site, tmp_path: Path) -> None:
     assert report.points_replaced == site.points.info()[0].points
 
 
-async def _collect(source: CmapssReplaySource) -> list:  # type: ignore[type-arg]
+async def _collect(source: CmapssReplaySource) -> list[Any]:
     return [delivery async for delivery in source.deliveries()]
 
 
@@ -104,7 +122,7 @@ def test_speedup_paces_the_replay(site: Site, tmp_path: Path) -> None:
 
 def test_an_overhaul_restores_the_engine(site: Site, tmp_path: Path) -> None:
     source = _source(site, _first_engines(tmp_path, 2))
-    at = site.config.fleet.observed_until + timedelta(days=1)
+    at = source.spec.observed_until + timedelta(days=1)
     results = asyncio.run(
         source.write(
             [
@@ -117,9 +135,25 @@ def test_an_overhaul_restores_the_engine(site: Site, tmp_path: Path) -> None:
     (delivery,) = source.drain_restorations()
     assert source.drain_restorations() == []
     healthy = load_cmapss("FD001", "train").filter(pc.equal(pc.field("unit"), 2))
-    cycles = site.config.replay.restored_cycles
+    cycles = source.spec.restored_cycles
     assert delivery.points.num_rows == cycles * 24
-    ids = source.series_ids["engine-002"]
-    sensor = delivery.points.filter(pc.equal(pc.field("series_id"), ids["sensor_4"]))
+    sensor = delivery.points.filter(
+        pc.equal(pc.field("series_id"), _id(source, "engine-002", "sensor_4"))
+    )
     assert sensor.column("value").to_pylist() == healthy.column("sensor_4").to_pylist()[:cycles]
     assert sensor.column("ts")[0].as_py() == at
+
+
+def test_built_from_its_spec_alone_the_replay_reads_nothing(site: Site) -> None:
+    (source,) = build_sources(site.config.connectors)
+    assert isinstance(source, CmapssReplaySource) and source.series is None
+    assert source.mappings() == []
+
+    async def run() -> list[Any]:
+        task = asyncio.create_task(_collect(source))
+        await asyncio.sleep(0.05)
+        await source.stop()
+        return await task
+
+    assert asyncio.run(run()) == []
+    assert source.status().name == "fleet-replay"

@@ -1,0 +1,106 @@
+"""Alarms: list and read them; acknowledge, shelve and unshelve them (operator role)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from valueloop.alarms import AlarmBook, AlarmState, Priority
+from valueloop.api.alarm_models import AlarmCommentIn, AlarmOut, ShelveIn
+from valueloop.api.auth import Principal, require
+from valueloop.api.convert import rows_as
+from valueloop.api.errors import NotFoundError
+from valueloop.api.models import AuditOut
+from valueloop.errors import ActionError
+
+router = APIRouter(prefix="/alarms", tags=["alarms"])
+
+Operator = Annotated[Principal, Depends(require("operator"))]
+
+
+def alarm_book(request: Request) -> AlarmBook:
+    """The site's alarm book: ``site.alarms`` if the site has one, else one on its database."""
+    book: AlarmBook | None = getattr(request.app.state.site, "alarms", None)
+    if book is None:
+        book = getattr(request.app.state, "alarm_book", None)
+    if book is None:
+        book = request.app.state.alarm_book = AlarmBook(request.app.state.site.store)
+    return book
+
+
+Book = Annotated[AlarmBook, Depends(alarm_book)]
+
+
+def _alarm(book: AlarmBook, alarm_id: str) -> AlarmOut:
+    try:
+        return AlarmOut.model_validate(book.get(alarm_id))
+    except ActionError as err:
+        raise NotFoundError(str(err)) from err
+
+
+def _comment(body: AlarmCommentIn | None) -> str:
+    return body.comment if body is not None else ""
+
+
+@router.get("")
+def list_alarms(
+    book: Book,
+    state: AlarmState | None = None,
+    priority: Priority | None = None,
+    asset: str | None = None,
+    include_normal: bool = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[AlarmOut]:
+    """Alarms, newest first; closed (``normal``) ones only with ``include_normal`` or ``state``."""
+    table = book.list(state, priority, asset, include_normal=include_normal, limit=limit)
+    return rows_as(AlarmOut, table)
+
+
+@router.get("/{alarm_id}")
+def get_alarm(alarm_id: str, book: Book) -> AlarmOut:
+    """One alarm."""
+    return _alarm(book, alarm_id)
+
+
+@router.get("/{alarm_id}/audit")
+def alarm_audit(alarm_id: str, book: Book) -> list[AuditOut]:
+    """Every acknowledgement and shelving of one alarm, with who and when, oldest first."""
+    _alarm(book, alarm_id)
+    return rows_as(AuditOut, book.audit_trail(alarm_id))
+
+
+@router.post("/{alarm_id}/acknowledge")
+def acknowledge_alarm(
+    alarm_id: str, book: Book, principal: Operator, body: AlarmCommentIn | None = None
+) -> AlarmOut:
+    """Acknowledge an alarm on behalf of the token's owner (409 if already acknowledged)."""
+    _alarm(book, alarm_id)
+    alarm = book.acknowledge(
+        alarm_id, actor=principal.name, at=datetime.now(UTC), comment=_comment(body)
+    )
+    return AlarmOut.model_validate(alarm)
+
+
+@router.post("/{alarm_id}/shelve")
+def shelve_alarm(alarm_id: str, book: Book, principal: Operator, body: ShelveIn) -> AlarmOut:
+    """Shelve an alarm's point for a while (409 beyond the site's longest shelf)."""
+    _alarm(book, alarm_id)
+    now = datetime.now(UTC)
+    alarm = book.shelve(
+        alarm_id, actor=principal.name, until=body.ends(now), at=now, comment=body.comment
+    )
+    return AlarmOut.model_validate(alarm)
+
+
+@router.post("/{alarm_id}/unshelve")
+def unshelve_alarm(
+    alarm_id: str, book: Book, principal: Operator, body: AlarmCommentIn | None = None
+) -> AlarmOut:
+    """Take an alarm's point off its shelf (409 if it is not shelved)."""
+    _alarm(book, alarm_id)
+    alarm = book.unshelve(
+        alarm_id, actor=principal.name, at=datetime.now(UTC), comment=_comment(body)
+    )
+    return AlarmOut.model_validate(alarm)

@@ -1,0 +1,1 @@
+"""Decisions: rules and planners turn alarms, predictions and forecasts into work orders."""

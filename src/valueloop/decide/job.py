@@ -1,0 +1,126 @@
+"""The decisions job: every rule of the site evaluated on the engine's clock, proposals booked once.
+
+Alarm rules read the alarm book (all occurrences raised before ``now``, so that a rule whose
+delay passed while the engine was down still fires, once); forecast rules read the forecast series
+of their binding for each asset of the rule's types. A proposal's ``source`` makes it unique: the
+same period run again proposes nothing new.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+import pyarrow as pa
+
+from valueloop.act.workorders import OrderStatus, Proposal, WorkOrders
+from valueloop.config import RuleSpec
+from valueloop.decide.rules import (
+    Firing,
+    alarm_firings,
+    forecast_firing,
+    horizon_end,
+    proposal,
+)
+from valueloop.engine.job import JobResult
+from valueloop.model.site import SiteModel
+
+AlarmRows = Callable[[datetime | None, datetime], pa.Table]
+"""``(after, until) -> rows of the alarm book raised in (after, until]`` (all before ``until``
+when ``after`` is None): alarm_id, name, asset, priority, raised_at, acked_at, cleared_at."""
+
+ForecastRows = Callable[[str, str, datetime, datetime], pa.Table]
+"""``(asset, series name, after, until) -> rows (ts, value)`` of a derived forecast series."""
+
+LatestValue = Callable[[str, str], float | None]
+"""``(asset, signal) -> its latest stored value``, for set-point changes given as a change."""
+
+ACTOR = "rules"
+
+
+class RuleJob:
+    """Evaluate the site's decision rules and propose work orders."""
+
+    def __init__(
+        self,
+        model: SiteModel,
+        rules: Sequence[RuleSpec],
+        orders: WorkOrders,
+        alarms: AlarmRows,
+        forecasts: ForecastRows,
+        latest: LatestValue,
+        *,
+        every: timedelta = timedelta(seconds=5),
+    ) -> None:
+        self.name = "decisions:rules"
+        self.every = every
+        self.model = model
+        self.rules = list(rules)
+        self.orders = orders
+        self.alarms = alarms
+        self.forecasts = forecasts
+        self.latest = latest
+
+    def _forecast_firings(self, rule: RuleSpec, now: datetime) -> list[Firing]:
+        binding = rule.when.forecast
+        assert binding is not None
+        open_sources = self._open_sources(f"rule:{rule.name}:")
+        firings = []
+        for asset in self.model.assets.values():
+            if rule.types is not None and asset.type_name not in rule.types:
+                continue
+            specs = {spec.name: spec for spec in asset.type.analytics}
+            if binding not in specs:
+                continue
+            if any(source.startswith(f"rule:{rule.name}:{asset.name}:") for source in open_sources):
+                continue
+            rows = self.forecasts(
+                asset.name, f"{binding}_forecast", now, horizon_end(now, specs[binding].horizon)
+            )
+            firing = forecast_firing(rule, asset.name, rows, now)
+            if firing is not None:
+                firings.append(firing)
+        return firings
+
+    def _open_sources(self, prefix: str) -> set[str]:
+        table = self.orders.list()
+        rows = table.select(["source", "status"]).to_pylist() if table.num_rows else []
+        still_open = {OrderStatus.PROPOSED.value, OrderStatus.APPROVED.value}
+        return {
+            row["source"]
+            for row in rows
+            if row["status"] in still_open and str(row["source"]).startswith(prefix)
+        }
+
+    def step(self, now: datetime, watermark: datetime | None, state: bytes | None) -> JobResult:
+        """Propose what the rules call for by ``now``; nothing twice."""
+        alarm_rules = [rule for rule in self.rules if rule.when.alarm is not None]
+        firings: list[Firing] = []
+        if alarm_rules:
+            delay = max(
+                (rule.when.unacknowledged_for or rule.when.active_for or timedelta(0))
+                for rule in alarm_rules
+            )
+            rows = self.alarms(None if watermark is None else watermark - delay - self.every, now)
+            for rule in alarm_rules:
+                firings.extend(alarm_firings(rule, rows, now, self.model))
+        for rule in self.rules:
+            if rule.when.forecast is not None:
+                firings.extend(self._forecast_firings(rule, now))
+        done = self.orders.sources("rule:")
+        proposals: list[Proposal] = []
+        for firing in sorted(firings, key=lambda f: (f.at, f.asset, f.rule.name)):
+            current = None
+            if firing.rule.propose.change is not None and firing.rule.propose.setpoint:
+                current = self.latest(firing.asset, firing.rule.propose.setpoint)
+            candidate = proposal(firing, self.model, current)
+            if candidate.source not in done:
+                proposals.append(candidate)
+                done.add(candidate.source)
+        if proposals:
+            self.orders.propose("rules", proposals, actor=ACTOR, model_version="")
+        return JobResult(
+            watermark=now,
+            message=f"{len(proposals)} proposed" if proposals else "nothing to propose",
+            rows=len(proposals),
+        )

@@ -1,0 +1,243 @@
+"""Acceptance: a plant that is not a demo runs the whole loop up to proposals, under serve and run.
+
+Real processes throughout: an OPC UA server with three machines (a bearing fault injected on
+machine-2 at a known time), a Modbus TCP meter, an MQTT JSON weather station and a Sparkplug B
+compressor node, all described by one site.yaml with no demo section (``plant.site.yaml``), and
+``valueloop serve`` on the real clock. Then ``valueloop run`` over the stored history reproduces
+the same alarms, once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tests.connectors.brokers import free_port
+from tests.e2e.plant.devices import Plant, PlantSettings
+
+from valueloop.alarms.book import AlarmBook
+from valueloop.site import open_site
+
+pytestmark = pytest.mark.services
+
+ROOT = Path(__file__).resolve().parents[3]
+FAULT_AT_S = 110.0
+"""The fault starts this long after the plant's epoch: after the detector's 60 s training window
+(counted from the first complete row, a few seconds after serve starts) has passed."""
+FAULT_FOR_S = 40.0
+ALARM_DELAY = timedelta(seconds=10)
+"""How soon after the fault's first faulty reading the anomaly alarm must be raised (data time):
+its 3 s on-delay plus a few grid cells."""
+
+
+@pytest.fixture(scope="module")
+def plant_settings() -> PlantSettings:
+    return PlantSettings(fault_at=FAULT_AT_S, fault_for=FAULT_FOR_S)
+
+
+def _cli(*arguments: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    completed = subprocess.run(
+        [sys.executable, "-m", "valueloop", *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+    )
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-3000:]
+    return completed
+
+
+def _wait(what: str, probe: Callable[[], Any], timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(1.0)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+class Server:
+    """``valueloop serve`` of the plant as a process, and an API client with a viewer token."""
+
+    def __init__(self, site: Path, data: Path, token: str) -> None:
+        self.port = free_port()
+        self.log = (data.parent / "serve.log").open("w")
+        self.process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "valueloop", "serve"),
+                *("--site", str(site), "--data-dir", str(data), "--port", str(self.port)),
+            ],
+            cwd=ROOT,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
+        self.client = httpx.Client(
+            base_url=f"http://127.0.0.1:{self.port}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10.0,
+        )
+        _wait("the server", self._healthy, 90)
+
+    def _healthy(self) -> bool:
+        try:
+            return self.client.get("/healthz").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def alarms(self, **query: str) -> list[dict[str, Any]]:
+        answer = self.client.get("/api/alarms", params={"include_normal": "true", **query})
+        answer.raise_for_status()
+        rows: list[dict[str, Any]] = answer.json()
+        return rows
+
+    def orders(self) -> list[dict[str, Any]]:
+        answer = self.client.get("/api/workorders")
+        answer.raise_for_status()
+        rows: list[dict[str, Any]] = answer.json()
+        return rows
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=30)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+            self.client.close()
+            self.log.close()
+
+
+@pytest.fixture(scope="module")
+def loop(plant: Plant, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The plant served through its fault and an OPC UA outage; what was seen, for the tests."""
+    folder = tmp_path_factory.mktemp("plant-loop")
+    site = plant.write_site(folder / "site.yaml")
+    data = folder / "data"
+    _cli("validate", str(site))
+    created = _cli("users", "add", "eve", "--role", "viewer", "--site", str(site), "--data-dir", str(data))
+    token = created.stdout.strip().splitlines()[-1].split()[-1]
+    server = Server(site, data, token)
+    seen: dict[str, Any] = {"site": site, "data": data, "started": datetime.now(UTC)}
+    try:
+        announced = plant.opcua.wait_for("FAULT_START", FAULT_AT_S + 60)
+        seen["fault_announced"] = datetime.fromisoformat(announced.split(" ", 1)[1])
+        seen["anomaly"] = _wait(
+            "the anomaly alarm",
+            lambda: [a for a in server.alarms(asset="machine-2") if a["name"] == "health_anomaly"],
+            60,
+        )
+        seen["anomaly_seen_at"] = datetime.now(UTC)
+        fault_start, fault_end = plant.fault_window(FAULT_FOR_S + 60)
+        seen["fault"] = (fault_start, fault_end)
+        seen["orders"] = _wait("a proposal", server.orders, 60)
+        _wait("the fault's end", lambda: datetime.now(UTC) > fault_end + timedelta(seconds=5), 90)
+        plant.kill_opcua()
+        seen["killed"] = datetime.now(UTC)
+        seen["stale"] = _wait(
+            "stale-data alarms",
+            lambda: [a for a in server.alarms(state="unack") if a["name"] == "comms_lost"],
+            40,
+        )
+        plant.start_opcua()
+        seen["restarted"] = datetime.now(UTC)
+        seen["cleared"] = _wait(
+            "the stale-data alarms to clear",
+            lambda: all(
+                a["cleared_at"] for a in server.alarms() if a["name"] == "comms_lost"
+            ),
+            60,
+        )
+        time.sleep(15)
+        seen["stopped"] = datetime.now(UTC)
+    finally:
+        server.stop()
+    yield seen
+
+
+def _book(seen: dict[str, Any]) -> list[tuple[Any, ...]]:
+    site = open_site(seen["site"], seen["data"])
+    try:
+        rows = AlarmBook(site.store).list(include_normal=True, limit=1000).to_pylist()
+    finally:
+        site.close()
+    return sorted(
+        (row["alarm_id"], row["name"], row["asset"], row["raised_at"], row["cleared_at"])
+        for row in rows
+        if row["raised_at"] < seen["stopped"] - timedelta(seconds=5)
+    )
+
+
+def test_every_signal_is_stored_with_its_unit(loop: dict[str, Any]) -> None:
+    site = open_site(loop["site"], loop["data"])
+    try:
+        catalogue = site.registry.catalogue().to_pylist()
+        units = {row["path"]: row["unit"] for row in catalogue}
+        assert units["plant/pumping/line-1/machine-2/vibration"] == "mm/s"
+        assert units["plant/utilities/mains/meter-1/energy"] == "kWh"
+        assert units["plant/utilities/air/compressor-1/discharge_pressure"] == "bar"
+        measured = [
+            row for row in catalogue if not row["signal"].startswith("health_") and "setpoint" not in row["signal"]
+        ]
+        assert len(measured) == 3 * 4 + 3 + 2 + 1
+        for row in measured:
+            latest = site.points.latest([row["series_id"]])
+            assert latest.num_rows == 1, f"nothing stored for {row['path']}"
+    finally:
+        site.close()
+
+
+def test_the_faulty_machine_alarms_within_the_stated_delay(loop: dict[str, Any]) -> None:
+    fault_start, _ = loop["fault"]
+    raised = min(datetime.fromisoformat(a["raised_at"]) for a in loop["anomaly"])
+    assert fault_start <= raised <= fault_start + ALARM_DELAY
+    assert loop["anomaly_seen_at"] - fault_start < timedelta(seconds=30)
+
+
+def test_no_anomaly_on_the_healthy_machines(loop: dict[str, Any]) -> None:
+    assets = {row[2] for row in _book(loop) if row[1] in ("health_anomaly", "vibration_high")}
+    assert assets == {"machine-2"}
+
+
+def test_the_outage_raised_stale_alarms_that_cleared(loop: dict[str, Any]) -> None:
+    stale = [row for row in _book(loop) if row[1] == "comms_lost"]
+    assert {row[2] for row in stale} == {"machine-1", "machine-2", "machine-3"}
+    for _, _, _, raised, cleared in stale:
+        assert loop["killed"] - timedelta(seconds=5) <= raised <= loop["restarted"]
+        assert cleared is not None and cleared >= loop["restarted"] - timedelta(seconds=5)
+
+
+def test_a_rule_proposed_an_inspection_with_its_expected_value(loop: dict[str, Any]) -> None:
+    (order,) = loop["orders"]
+    assert order["asset"] == "machine-2"
+    assert order["kind"] == "maintenance" and order["task"] == "inspect bearings"
+    assert order["expected_value"] == pytest.approx(0.3 * (45000 + 900 * 48) - (1200 + 900 * 4))
+    assert order["status"] == "proposed"
+
+
+def test_run_over_the_stored_history_gives_the_same_alarms_once(loop: dict[str, Any]) -> None:
+    served = _book(loop)
+    _cli(
+        "run",
+        *("--site", str(loop["site"]), "--data-dir", str(loop["data"])),
+        *("--from", (loop["started"] - timedelta(minutes=1)).isoformat()),
+        *("--until", loop["stopped"].isoformat(), "--step", "5s", "--fresh"),
+    )
+    assert _book(loop) == served
+    site = open_site(loop["site"], loop["data"])
+    try:
+        assert site.work_orders.list().num_rows == 1
+    finally:
+        site.close()
