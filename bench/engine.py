@@ -85,7 +85,9 @@ class Feeder:
         self.stop = threading.Event()
 
     def _batch(self, start: float, end: float) -> tuple[pa.Table, dict[str, Any] | None]:
-        stamps = np.arange(np.ceil(start * self.rate_hz), np.ceil(end * self.rate_hz)) / self.rate_hz
+        stamps = (
+            np.arange(np.ceil(start * self.rate_hz), np.ceil(end * self.rate_hz)) / self.rate_hz
+        )
         rows = stamps.size
         values = LEVELS + self.rng.normal(0, 1, (self.machines, rows, len(SIGNALS))) * NOISE
         fault = None

@@ -23,23 +23,36 @@ from rich.table import Table
 
 from common import write_result
 from valueloop.connectors.base import Delivery
-from valueloop.connectors.replay import CmapssReplaySource
 from valueloop.datasets import data_dir
-from valueloop.model.assets import fleet_series
+from valueloop.model.assets import SeriesSpec
 from valueloop.packs.aviation import PACK
-from valueloop.site import open_site
+from valueloop.packs.aviation.fleet import fleets
+from valueloop.packs.aviation.replay import CmapssReplaySource, FleetSeries
+from valueloop.site import Site, open_site
 
 FILES = ("test_FD001", "train_FD001", "train_FD004")
 
 
-def _source(site: Any, file: Path) -> CmapssReplaySource:
-    spec = site.config.connectors[0].model_copy(update={"batch_cycles": 50})
-    assets = CmapssReplaySource.fleet_assets(site.config, file)
-    catalogue = site.registry.ensure(fleet_series(site.config, assets))
-    ids: dict[str, dict[str, int]] = {}
-    for row in catalogue.select(["asset", "signal", "series_id"]).to_pylist():
-        ids.setdefault(row["asset"], {})[row["signal"]] = row["series_id"]
-    return CmapssReplaySource(spec, site.config, ids, file=file)
+def _source(site: Site, file: Path) -> CmapssReplaySource:
+    """The pack's replay of ``file``, each of its units an engine with the fleet's signals."""
+    (fleet,) = fleets(site)
+    spec = fleet.spec.model_copy(update={"batch_cycles": 50})
+    units = CmapssReplaySource(spec, file=file).units()
+    signals = fleet.series.signals
+    assets = {unit: f"engine-{unit:03d}" for unit in units}
+    specs = [
+        SeriesSpec(f"{spec.prefix}/{asset}/{signal}", asset, signal, "", "benchmark")
+        for asset in assets.values()
+        for signal in signals
+    ]
+    ids = site.registry.ensure(specs).column("series_id").to_pylist()
+    width = len(signals)
+    series = FleetSeries(
+        signals=signals,
+        assets=assets,
+        ids={a: tuple(ids[k * width : (k + 1) * width]) for k, a in enumerate(assets.values())},
+    )
+    return CmapssReplaySource(spec, series, file=file)
 
 
 async def _deliveries(source: CmapssReplaySource) -> list[Delivery]:

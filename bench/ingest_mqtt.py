@@ -195,7 +195,7 @@ def _register(site: Site, paths: list[tuple[str, str, str]]) -> None:
 
 
 def _source(site: Site, broker: Broker, work: Workload) -> FieldSource:
-    prefix = f"{site.config.site.name}/{site.config.site.area}/{site.config.site.line}"
+    prefix = f"{site.config.site.name}/bench/line-1"
     common = {
         "prefix": prefix,
         "port": broker.port,

@@ -72,7 +72,9 @@ def test_the_own_site_error_example_is_what_validate_prints() -> None:
     )
     with pytest.raises(ConfigError) as raised:
         parse_site(broken, kinds=KINDS)
-    printed = re.search(r"  ```\n  (invalid site configuration:.*?)\n  ```", README.read_text(), re.S)
+    printed = re.search(
+        r"  ```\n  (invalid site configuration:.*?)\n  ```", README.read_text(), re.S
+    )
     assert printed is not None
     expected = "\n".join(line.removeprefix("  ") for line in printed.group(1).splitlines())
     assert str(raised.value) == expected

@@ -89,7 +89,9 @@ def _store_history(site_file: Path, data_dir: Path) -> None:
                     }
                 )
             )
-    site.points.write(pa.concat_tables(batches).sort_by([("series_id", "ascending"), ("ts", "ascending")]))
+    site.points.write(
+        pa.concat_tables(batches).sort_by([("series_id", "ascending"), ("ts", "ascending")])
+    )
     site.close()
 
 
@@ -136,7 +138,7 @@ def _alarms(site_file: Path, data_dir: Path) -> list[dict[str, object]]:
         rows = AlarmBook(site.store).list(include_normal=True, limit=1000).to_pylist()
     finally:
         site.close()
-    return sorted(rows, key=lambda row: (str(row["alarm_id"])))
+    return sorted(rows, key=lambda row: str(row["alarm_id"]))
 
 
 def test_the_faulty_machine_alarms_and_the_healthy_ones_do_not(plant: tuple[Path, Path]) -> None:

@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -23,19 +23,11 @@ import pyarrow as pa
 
 from valueloop.analytics.features import require_columns
 from valueloop.analytics.gbm import BoostingSettings, IntervalBoosters, check_interval
-from valueloop.analytics.metadata import (
-    ModelMetadata,
-    model_document,
-    parse_model_document,
-    read_model_file,
-    write_model_file,
-)
-from valueloop.analytics.rul_base import Estimator
+from valueloop.analytics.saved import SavedModel
 from valueloop.errors import ModelError
 
 Matrix = npt.NDArray[np.float64]
 Vector = npt.NDArray[np.float64]
-_FORMAT = "valueloop.expected-value/1"
 
 EXPECTED_SCHEMA = pa.schema(
     [("expected", pa.float64()), ("lower", pa.float64()), ("upper", pa.float64())]
@@ -52,16 +44,22 @@ def float_column(data: pa.Table, name: str) -> Vector:
     return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
-class ExpectedValueModel(Estimator):
+class ExpectedValueModel(SavedModel):
     """Expected value and interval of ``target`` from ``inputs``; see the module docstring.
 
     Hyper-parameters: ``inputs`` (column names), ``target`` (column name), ``interval`` (the
     central probability between ``lower`` and ``upper``, 0.8 by default), the LightGBM settings
     ``n_estimators``, ``learning_rate`` and ``num_leaves``, ``min_rows`` (complete rows needed to
     fit) and ``seed``.
+
+    Metadata metrics: ``rows`` (complete rows fitted), ``train_rmse`` (target unit) and
+    ``interval_margin`` (target unit: how much the calibration widened each side of the quantile
+    boosters' interval; negative if it narrowed it).
     """
 
     output_schema: ClassVar[pa.Schema] = EXPECTED_SCHEMA
+    file_format: ClassVar[str] = "valueloop.expected-value/1"
+    version_prefix: ClassVar[str] = "expected-value"
 
     def __init__(
         self,
@@ -84,7 +82,6 @@ class ExpectedValueModel(Estimator):
         self.min_rows = min_rows
         self.seed = seed
         self._boosters: IntervalBoosters | None = None
-        self._metadata: ModelMetadata | None = None
 
     def fit(self, data: pa.Table) -> Self:
         """Learn from the rows of ``data`` where ``inputs`` and ``target`` are all finite.
@@ -116,27 +113,9 @@ class ExpectedValueModel(Estimator):
         }
         digest = hashlib.sha256(json.dumps([*self.inputs, self.target]).encode())
         digest.update(x.tobytes() + y.tobytes())
-        params = json.loads(json.dumps(self.get_params()))
-        self._metadata = ModelMetadata.of_fit("expected-value", params, digest.hexdigest(), metrics)
+        self._record_fit(digest.hexdigest(), metrics)
         self._boosters = boosters
         return self
-
-    @property
-    def metadata(self) -> ModelMetadata:
-        """Version, hyper-parameters, training data hash, training metrics, library versions.
-
-        The metrics are ``rows`` (complete rows fitted), ``train_rmse`` (target unit) and
-        ``interval_margin`` (target unit: how much the calibration widened each side of the
-        quantile boosters' interval; negative if it narrowed it).
-        """
-        if self._metadata is None:
-            raise ModelError("ExpectedValueModel is not fitted: call fit() first")
-        return self._metadata
-
-    @property
-    def version(self) -> str:
-        """``expected-value-`` and a hash of the hyper-parameters and the training data."""
-        return self.metadata.version
 
     def predict(self, data: pa.Table) -> pa.Table:
         """``expected``, ``lower`` and ``upper`` (target unit) for each row of ``data``, in order.
@@ -159,26 +138,15 @@ class ExpectedValueModel(Estimator):
         expected = self.predict(data)["expected"].to_numpy()
         return pa.array(measured - expected, pa.float64())
 
-    def save(self, path: str | Path) -> None:
-        """Write the fitted boosters and the metadata to one JSON file."""
-        state = {"boosters": self._require_fitted().to_state()}
-        write_model_file(path, model_document(_FORMAT, self.metadata, state))
+    def _state(self) -> dict[str, Any]:
+        return {"boosters": self._require_fitted().to_state()}
 
-    @classmethod
-    def load(cls, path: str | Path) -> Self:
-        """Read a model written by :meth:`save`."""
-        meta, state = parse_model_document(read_model_file(path), _FORMAT, path)
-        try:
-            model = cls(**meta.params)
-        except TypeError as err:
-            raise ModelError(f"cannot load model from {path}: {err}") from err
-        model._boosters = IntervalBoosters.from_state(state.get("boosters", {}), path)
-        model._metadata = meta
-        return model
+    def _restore(self, state: dict[str, Any], source: str | Path) -> None:
+        self._boosters = IntervalBoosters.from_state(state.get("boosters", {}), source)
 
     def _require_fitted(self) -> IntervalBoosters:
         if self._boosters is None:
-            raise ModelError("ExpectedValueModel is not fitted: call fit() first")
+            raise self._not_fitted()
         return self._boosters
 
     def _check_params(self) -> None:

@@ -19,10 +19,9 @@ model and both on rolling-origin holdouts, so a status page shows whether the mo
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -30,20 +29,12 @@ import pyarrow as pa
 
 from valueloop.analytics.calendar import day_of_week, hour_of_day
 from valueloop.analytics.gbm import BoostingSettings, IntervalBoosters, check_interval
-from valueloop.analytics.metadata import (
-    ModelMetadata,
-    model_document,
-    parse_model_document,
-    read_model_file,
-    write_model_file,
-)
 from valueloop.analytics.regular import TIMESTAMP, Index, RegularSeries, median_step
-from valueloop.analytics.rul_base import Estimator
+from valueloop.analytics.saved import SavedModel
 from valueloop.errors import ModelError
 
 Matrix = npt.NDArray[np.float64]
 Vector = npt.NDArray[np.float64]
-_FORMAT = "valueloop.forecast/1"
 _NUM_LEAVES = 31
 _CANDIDATES = 500_000  # (origin, step ahead) pairs considered for training, a seeded sample
 _MAX_PAIRS = 30_000  # training rows kept, a seeded sample of the usable candidates
@@ -78,16 +69,22 @@ def _pairs(length: int, horizon: int, limit: int, rng: np.random.Generator) -> t
     return origins[inside], ahead[inside]
 
 
-class Forecaster(Estimator):
+class Forecaster(SavedModel):
     """Direct multi-step LightGBM forecaster with an interval; see the module docstring.
 
     Hyper-parameters, in steps of the series: ``horizon`` (steps forecast), ``lags`` (1 is the last
     known value) and ``season`` (24 for a daily rhythm of hourly data); then ``interval`` (central
     probability between ``lower`` and ``upper``), the LightGBM settings ``n_estimators`` and
     ``learning_rate``, ``min_rows`` (usable origins needed to fit) and ``seed``.
+
+    Metadata metrics: ``rows`` (usable origins), ``pairs`` (training rows fitted), ``step_s`` (the
+    series' step, seconds), ``train_mae`` (series unit) and ``interval_margin`` (series unit, the
+    calibration's widening of each side of the interval).
     """
 
     output_schema: ClassVar[pa.Schema] = FORECAST_SCHEMA
+    file_format: ClassVar[str] = "valueloop.forecast/1"
+    version_prefix: ClassVar[str] = "forecast"
 
     def __init__(
         self,
@@ -111,7 +108,6 @@ class Forecaster(Estimator):
         self.seed = seed
         self._boosters: IntervalBoosters | None = None
         self._step: int | None = None
-        self._metadata: ModelMetadata | None = None
 
     def fit(self, ts: pa.Array, values: pa.Array) -> Self:
         """Learn from a series: ``ts`` (timestamp[us, UTC], increasing) and ``values`` (float64).
@@ -121,23 +117,6 @@ class Forecaster(Estimator):
         data:"`` when fewer than ``min_rows`` origins have all their features.
         """
         return self._fit_series(RegularSeries.of(ts, values))
-
-    @property
-    def metadata(self) -> ModelMetadata:
-        """Version, hyper-parameters, training data hash, training metrics, library versions.
-
-        The metrics are ``rows`` (usable origins), ``pairs`` (training rows fitted), ``step_s``
-        (the series' step, seconds), ``train_mae`` (series unit) and ``interval_margin`` (series
-        unit, the calibration's widening of each side of the interval).
-        """
-        if self._metadata is None:
-            raise ModelError("Forecaster is not fitted: call fit() first")
-        return self._metadata
-
-    @property
-    def version(self) -> str:
-        """``forecast-`` and a hash of the hyper-parameters and the training data."""
-        return self.metadata.version
 
     def forecast(self, ts: pa.Array, values: pa.Array) -> pa.Table:
         """The next ``horizon`` steps after the last of ``ts``: ``output_schema``, one row a step.
@@ -203,24 +182,13 @@ class Forecaster(Estimator):
             "forecasts": float(len(joined)),
         }
 
-    def save(self, path: str | Path) -> None:
-        """Write the fitted boosters, the step and the metadata to one JSON file."""
+    def _state(self) -> dict[str, Any]:
         boosters, step = self._require_fitted()
-        state = {"boosters": boosters.to_state(), "step_us": step}
-        write_model_file(path, model_document(_FORMAT, self.metadata, state))
+        return {"boosters": boosters.to_state(), "step_us": step}
 
-    @classmethod
-    def load(cls, path: str | Path) -> Self:
-        """Read a model written by :meth:`save`."""
-        meta, state = parse_model_document(read_model_file(path), _FORMAT, path)
-        try:
-            model = cls(**meta.params)
-            model._step = int(state["step_us"])
-        except (KeyError, TypeError, ValueError) as err:
-            raise ModelError(f"cannot load model from {path}: {err}") from err
-        model._boosters = IntervalBoosters.from_state(state.get("boosters", {}), path)
-        model._metadata = meta
-        return model
+    def _restore(self, state: dict[str, Any], source: str | Path) -> None:
+        self._step = int(state["step_us"])
+        self._boosters = IntervalBoosters.from_state(state.get("boosters", {}), source)
 
     def _fit_series(self, series: RegularSeries) -> Self:
         self._check_params()
@@ -248,8 +216,7 @@ class Forecaster(Estimator):
             "interval_margin": boosters.margin,
         }
         digest = hashlib.sha256(f"{series.start}|{series.step}|".encode() + series.values.tobytes())
-        params = json.loads(json.dumps(self.get_params()))
-        self._metadata = ModelMetadata.of_fit("forecast", params, digest.hexdigest(), metrics)
+        self._record_fit(digest.hexdigest(), metrics)
         self._boosters, self._step = boosters, series.step
         return self
 
@@ -301,7 +268,7 @@ class Forecaster(Estimator):
 
     def _require_fitted(self) -> tuple[IntervalBoosters, int]:
         if self._boosters is None or self._step is None:
-            raise ModelError("Forecaster is not fitted: call fit() first")
+            raise self._not_fitted()
         return self._boosters, self._step
 
     def _check_params(self) -> None:

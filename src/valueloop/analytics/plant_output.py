@@ -24,20 +24,12 @@ import pyarrow as pa
 
 from valueloop.analytics.evaluate import Progress
 from valueloop.analytics.features import require_columns
-from valueloop.analytics.metadata import (
-    ModelMetadata,
-    model_document,
-    parse_model_document,
-    read_model_file,
-    write_model_file,
-)
-from valueloop.analytics.rul_base import Estimator
+from valueloop.analytics.saved import SavedModel
 from valueloop.datasets.ccpp import CCPP_INPUTS, CCPP_TARGET, load_ccpp
 from valueloop.errors import ModelError
 
 Matrix = npt.NDArray[np.float64]
 _STANDARD_PRESSURE = 1013.25  # mbar
-_FORMAT = "valueloop.plant-output/1"
 
 
 def _inputs(data: pa.Table) -> Matrix:
@@ -53,15 +45,24 @@ def _inputs(data: pa.Table) -> Matrix:
     return x
 
 
-class PlantOutputModel(Estimator):
+class PlantOutputModel(SavedModel):
     """Bagged LightGBM regression of full-load net output (MW); see the module docstring.
 
     Hyper-parameters: the LightGBM settings ``n_estimators``, ``learning_rate``, ``num_leaves``,
     ``min_child_samples``, ``bagging_fraction``, ``feature_fraction``, ``bags`` (boosters
     averaged), ``seed`` and ``threads``.
+
+    Metadata metrics: ``train_rmse_mw`` (MW).
     """
 
     output_schema: ClassVar[pa.Schema] = pa.schema([(CCPP_TARGET, pa.float64())])
+    file_format: ClassVar[str] = "valueloop.plant-output/1"
+    version_prefix: ClassVar[str] = "plant-output"
+    load_errors: ClassVar[tuple[type[Exception], ...]] = (
+        KeyError,
+        TypeError,
+        lgb.basic.LightGBMError,
+    )
 
     def __init__(
         self,
@@ -86,7 +87,6 @@ class PlantOutputModel(Estimator):
         self.seed = seed
         self.threads = threads
         self._boosters: list[lgb.Booster] | None = None
-        self._metadata: ModelMetadata | None = None
 
     def fit(self, data: pa.Table) -> Self:
         """Learn from rows with ``AT``, ``V``, ``AP``, ``RH`` and the measured ``PE`` (MW)."""
@@ -100,49 +100,26 @@ class PlantOutputModel(Estimator):
         digest = hashlib.sha256(x.tobytes() + y.tobytes()).hexdigest()
         fitted = np.mean([booster.predict(x) for booster in self._boosters], axis=0)
         train_rmse = float(np.sqrt(np.mean((fitted - y) ** 2)))
-        self._metadata = ModelMetadata.of_fit(
-            "plant-output", self.get_params(), digest, {"train_rmse_mw": train_rmse}
-        )
+        self._record_fit(digest, {"train_rmse_mw": train_rmse})
         return self
-
-    @property
-    def metadata(self) -> ModelMetadata:
-        """Version, hyper-parameters, training data hash, training RMSE (MW), library versions."""
-        if self._metadata is None:
-            raise ModelError("PlantOutputModel is not fitted: call fit() first")
-        return self._metadata
-
-    @property
-    def version(self) -> str:
-        """A short name hashing the hyper-parameters and the training data."""
-        return self.metadata.version
-
-    def save(self, path: str | Path) -> None:
-        """Write the fitted boosters and the metadata to one JSON file."""
-        if self._boosters is None:
-            raise ModelError("PlantOutputModel is not fitted: call fit() first")
-        state = {"boosters": [booster.model_to_string() for booster in self._boosters]}
-        write_model_file(path, model_document(_FORMAT, self.metadata, state))
-
-    @classmethod
-    def load(cls, path: str | Path) -> Self:
-        """Read a model written by :meth:`save`."""
-        meta, state = parse_model_document(read_model_file(path), _FORMAT, path)
-        try:
-            model = cls(**meta.params)
-            model._boosters = [lgb.Booster(model_str=text) for text in state["boosters"]]
-        except (KeyError, TypeError, lgb.basic.LightGBMError) as err:
-            raise ModelError(f"cannot load model from {path}: {err}") from err
-        model._metadata = meta
-        return model
 
     def predict(self, data: pa.Table) -> pa.Table:
         """Predicted net output ``PE`` (MW), one row per row of ``data``."""
-        if self._boosters is None:
-            raise ModelError("PlantOutputModel is not fitted: call fit() first")
+        boosters = self._require_fitted()
         x = _inputs(data)
-        predicted = np.mean([booster.predict(x) for booster in self._boosters], axis=0)
+        predicted = np.mean([booster.predict(x) for booster in boosters], axis=0)
         return pa.table({CCPP_TARGET: pa.array(predicted, pa.float64())})
+
+    def _state(self) -> dict[str, Any]:
+        return {"boosters": [booster.model_to_string() for booster in self._require_fitted()]}
+
+    def _restore(self, state: dict[str, Any], source: str | Path) -> None:
+        self._boosters = [lgb.Booster(model_str=text) for text in state["boosters"]]
+
+    def _require_fitted(self) -> list[lgb.Booster]:
+        if self._boosters is None:
+            raise self._not_fitted()
+        return self._boosters
 
     def _booster(self, x: Matrix, y: Matrix, seed: int) -> lgb.Booster:
         params = {

@@ -84,6 +84,15 @@ def _mappings(spec: ConnectorSpec) -> Iterator[tuple[str, int, PointMap]]:
                 yield field, index, mapping
 
 
+def _units_of(kind: AssetType, field: str) -> dict[str, str]:
+    """The units of what a mapping list may name: set-points for ``setpoints``, and signals or
+    set-points (reading a set-point's current value) for ``points``."""
+    units = {name: spec.unit for name, spec in kind.setpoints.items()}
+    if field != "setpoints":
+        units.update({name: spec.unit for name, spec in kind.signals.items()})
+    return units
+
+
 def _unit_problem(where: Location, source: str, target: str) -> Problem | None:
     try:
         fold(1.0, 0.0, source, target)
@@ -124,7 +133,7 @@ def _connector_problems(
             kind = types.get(config.assets[a_index].type)
             if kind is None or "{" in signal:
                 continue
-            table = kind.setpoints if field == "setpoints" else {**kind.signals, **kind.setpoints}
+            table = _units_of(kind, field)
             if signal not in table:
                 what = "set-point" if field == "setpoints" else "signal"
                 known = ", ".join(sorted(table)) or "none"
@@ -134,7 +143,7 @@ def _connector_problems(
                 )
                 continue
             if mapping.unit:
-                problem = _unit_problem((*where, "unit"), mapping.unit, table[signal].unit)
+                problem = _unit_problem((*where, "unit"), mapping.unit, table[signal])
                 if problem is not None:
                     yield problem
 
@@ -364,16 +373,8 @@ def _converted(
             unit = None
             if asset in assets:
                 kind_type = config.asset_types.get(config.assets[assets[asset][1]].type)
-                table = (
-                    (
-                        kind_type.setpoints
-                        if field == "setpoints"
-                        else {**kind_type.signals, **kind_type.setpoints}
-                    )
-                    if kind_type
-                    else {}
-                )
-                unit = table[signal].unit if signal in table else None
+                table = _units_of(kind_type, field) if kind_type else {}
+                unit = table.get(signal)
             if unit is None or mapping.unit == unit:
                 converted.append(mapping)
                 continue

@@ -52,12 +52,12 @@ class JobRun:
 
 @dataclass(frozen=True)
 class JobStatus:
-    """Where a job stands, for the status page.
+    """Where a job stands, for the status page and ``GET /api/jobs`` (None is null in JSON).
 
     ``status`` is None for a job that has not run yet; ``next_run`` is None when it runs at the
-    engine's next tick. ``last_run`` and ``next_run`` are clock times; ``seconds`` is the wall
-    duration of the last step; ``failures`` counts the failed steps since the last success and
-    ``runs`` every step ever.
+    engine's next tick. ``last_run`` and ``next_run`` are clock times; ``watermark`` is the data
+    time up to which the job has done its work; ``seconds`` is the wall duration of the last step;
+    ``failures`` counts the failed steps since the last success and ``runs`` every step ever.
     """
 
     name: str

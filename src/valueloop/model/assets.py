@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from valueloop.config import SiteConfig
 from valueloop.errors import ConfigError
 from valueloop.store.duckdb import DuckDBStore
 
@@ -48,27 +47,6 @@ class SeriesSpec:
     signal: str
     unit: str
     description: str
-
-
-def asset_name(prefix: str, unit_number: int) -> str:
-    """The asset name of a fleet unit, e.g. ``engine-007``."""
-    return f"{prefix}-{unit_number:03d}"
-
-
-def fleet_series(site: SiteConfig, assets: Sequence[str]) -> list[SeriesSpec]:
-    """Every series of ``assets`` carrying the site's signals, in asset then signal order."""
-    prefix = f"{site.site.name}/{site.site.area}/{site.site.line}"
-    return [
-        SeriesSpec(
-            path=f"{prefix}/{asset}/{signal.name}",
-            asset=asset,
-            signal=signal.name,
-            unit=signal.unit,
-            description=signal.description,
-        )
-        for asset in assets
-        for signal in site.signals
-    ]
 
 
 class SeriesRegistry:

@@ -288,61 +288,106 @@ class MaintenancePlanner:
         problem = _as_problem(problem)
         options = option_costs(problem)
         n_engines, n_days = options.service.shape
-        unit = max(float(options.service.max()), float(options.idle.max()), 1.0) / COST_STEPS
-        service_steps = np.rint(options.service / unit).astype(np.int64)
-        idle_steps = np.rint(options.idle / unit).astype(np.int64)
-
-        # An overhaul costing at least as much as leaving the engine alone only takes a slot.
-        options_open = np.argwhere(service_steps < idle_steps[:, None])
-        model = cp_model.CpModel()
-        idle = [model.new_bool_var(f"idle[{e}]") for e in range(n_engines)]
-        booked: dict[tuple[int, int], cp_model.IntVar] = {}
-        per_engine: list[list[cp_model.IntVar]] = [[var] for var in idle]
-        per_day: dict[int, list[cp_model.IntVar]] = {}
-        for e, d in options_open.tolist():
-            booked[e, d] = model.new_bool_var(f"x[{e},{d}]")
-            per_engine[e].append(booked[e, d])
-            per_day.setdefault(d, []).append(booked[e, d])
-        for choices in per_engine:
-            model.add_exactly_one(choices)
-        for on_day in per_day.values():
-            model.add(cp_model.LinearExpr.sum(on_day) <= problem.crew_per_day)
-        model.minimize(
-            cp_model.LinearExpr.weighted_sum(
-                [*idle, *booked.values()],
-                [*idle_steps.tolist(), *service_steps[tuple(options_open.T)].tolist()],
-            )
-        )
-
+        assignment = AssignmentModel.build(options, np.full(n_days, problem.crew_per_day))
         remaining = self.time_limit - (time.perf_counter() - started)
         if remaining <= 0:
             raise OptimizeError(
                 f"building the model of {n_engines} engines x {n_days} days took longer than "
                 f"time_limit={self.time_limit} s: raise time_limit or shorten the horizon"
             )
-        solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = remaining
-        solver.parameters.num_workers = self.workers
-        solver.parameters.random_seed = self.seed
-        status = solver.status_name(solver.solve(model))
-        if status not in SOLVED_STATUSES:
+        solution = assignment.solve(seconds=remaining, workers=self.workers, seed=self.seed)
+        if solution.status not in SOLVED_STATUSES:
             raise OptimizeError(
-                f"CP-SAT found no maintenance plan (status {status}) within {self.time_limit} s: "
-                "raise time_limit or workers"
+                f"CP-SAT found no maintenance plan (status {solution.status}) within "
+                f"{self.time_limit} s: raise time_limit or workers"
             )
+        return solution.plan([engine.asset for engine in problem.engines])
 
-        chosen_day = np.zeros(n_engines, dtype=np.int64)
-        serviced = np.zeros(n_engines, dtype=bool)
-        for (e, d), var in booked.items():
+
+@dataclass(frozen=True)
+class AssignmentModel:
+    """The CP-SAT model of choosing, for each asset, one day to service it or none.
+
+    Each asset is left alone or serviced on one day; day ``d`` takes at most ``capacity[d]``
+    visits; the plan minimises the total expected cost of :class:`OptionCosts`. A visit whose cost
+    is at least that of leaving the asset alone, or on a day without capacity, is not offered: it
+    could only take a slot. Costs are scaled to integer steps (:data:`COST_STEPS`) of ``unit``
+    money. :meth:`MaintenancePlanner.solve` builds it with the same capacity every day; the
+    site's visit planner (:mod:`valueloop.decide.visits`) with a capacity per day.
+    """
+
+    options: OptionCosts
+    unit: float
+    model: cp_model.CpModel
+    booked: dict[tuple[int, int], cp_model.IntVar]
+
+    @classmethod
+    def build(cls, options: OptionCosts, capacity: ArrayLike) -> AssignmentModel:
+        """The model of ``options`` with ``capacity[d]`` visits on day ``d`` of the horizon."""
+        n_assets = options.idle.size
+        unit = max(float(options.service.max()), float(options.idle.max()), 1.0) / COST_STEPS
+        service_steps = np.rint(options.service / unit).astype(np.int64)
+        idle_steps = np.rint(options.idle / unit).astype(np.int64)
+        crew = np.asarray(capacity, dtype=np.int64)
+        offered = (service_steps < idle_steps[:, None]) & (crew > 0)[None, :]
+
+        model = cp_model.CpModel()
+        idle = [model.new_bool_var(f"idle[{a}]") for a in range(n_assets)]
+        booked: dict[tuple[int, int], cp_model.IntVar] = {}
+        per_asset: list[list[cp_model.IntVar]] = [[var] for var in idle]
+        per_day: dict[int, list[cp_model.IntVar]] = {}
+        for a, d in np.argwhere(offered).tolist():
+            booked[a, d] = model.new_bool_var(f"x[{a},{d}]")
+            per_asset[a].append(booked[a, d])
+            per_day.setdefault(d, []).append(booked[a, d])
+        for choices in per_asset:
+            model.add_exactly_one(choices)
+        for day, on_day in per_day.items():
+            model.add(cp_model.LinearExpr.sum(on_day) <= int(crew[day]))
+        model.minimize(
+            cp_model.LinearExpr.weighted_sum(
+                [*idle, *booked.values()],
+                [*idle_steps.tolist(), *(int(service_steps[key]) for key in booked)],
+            )
+        )
+        return cls(options=options, unit=unit, model=model, booked=booked)
+
+    def solve(self, *, seconds: float, workers: int, seed: int) -> AssignmentSolution:
+        """Search for at most ``seconds`` on ``workers`` workers from ``seed``; the solution's
+        status says whether a plan was found."""
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = seconds
+        solver.parameters.num_workers = workers
+        solver.parameters.random_seed = seed
+        status = solver.status_name(solver.solve(self.model))
+        return AssignmentSolution(assignment=self, solver=solver, status=status)
+
+
+@dataclass(frozen=True)
+class AssignmentSolution:
+    """The outcome of :meth:`AssignmentModel.solve`: the CP-SAT ``status`` and its solver."""
+
+    assignment: AssignmentModel
+    solver: cp_model.CpSolver
+    status: str
+
+    def plan(self, assets: Sequence[str]) -> Plan:
+        """The plan of a solved status, one row per asset (named by ``assets``, in model order)
+        following :data:`ASSIGNMENTS_SCHEMA`, with its objective and bound in money."""
+        options, unit, solver = self.assignment.options, self.assignment.unit, self.solver
+        n_assets = options.idle.size
+        chosen_day = np.zeros(n_assets, dtype=np.int64)
+        serviced = np.zeros(n_assets, dtype=bool)
+        for (a, d), var in self.assignment.booked.items():
             if solver.boolean_value(var):
-                chosen_day[e], serviced[e] = d, True
-        rows = np.arange(n_engines)
+                chosen_day[a], serviced[a] = d, True
+        rows = np.arange(n_assets)
         objective = solver.objective_value * unit
         bound = solver.best_objective_bound * unit
-        gap = 0.0 if status == "OPTIMAL" else (objective - bound) / max(abs(objective), unit)
+        gap = 0.0 if self.status == "OPTIMAL" else (objective - bound) / max(abs(objective), unit)
         assignments = pa.table(
             {
-                "asset": [engine.asset for engine in problem.engines],
+                "asset": list(assets),
                 "day": pa.array(chosen_day, pa.int32(), mask=~serviced),
                 "failure_probability": np.where(
                     serviced, options.service_failure[rows, chosen_day], options.idle_failure
@@ -354,7 +399,7 @@ class MaintenancePlanner:
             schema=ASSIGNMENTS_SCHEMA,
         )
         return Plan(
-            status=status,
+            status=self.status,
             objective=objective,
             best_bound=bound,
             gap=min(max(gap, 0.0), 1.0),

@@ -127,7 +127,9 @@ def loop(plant: Plant, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
     site = plant.write_site(folder / "site.yaml")
     data = folder / "data"
     _cli("validate", str(site))
-    created = _cli("users", "add", "eve", "--role", "viewer", "--site", str(site), "--data-dir", str(data))
+    created = _cli(
+        "users", "add", "eve", "--role", "viewer", "--site", str(site), "--data-dir", str(data)
+    )
     token = created.stdout.strip().splitlines()[-1].split()[-1]
     server = Server(site, data, token)
     seen: dict[str, Any] = {"site": site, "data": data, "started": datetime.now(UTC)}
@@ -155,9 +157,7 @@ def loop(plant: Plant, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
         seen["restarted"] = datetime.now(UTC)
         seen["cleared"] = _wait(
             "the stale-data alarms to clear",
-            lambda: all(
-                a["cleared_at"] for a in server.alarms() if a["name"] == "comms_lost"
-            ),
+            lambda: all(a["cleared_at"] for a in server.alarms() if a["name"] == "comms_lost"),
             60,
         )
         time.sleep(15)
@@ -189,7 +189,9 @@ def test_every_signal_is_stored_with_its_unit(loop: dict[str, Any]) -> None:
         assert units["plant/utilities/mains/meter-1/energy"] == "kWh"
         assert units["plant/utilities/air/compressor-1/discharge_pressure"] == "bar"
         measured = [
-            row for row in catalogue if not row["signal"].startswith("health_") and "setpoint" not in row["signal"]
+            row
+            for row in catalogue
+            if not row["signal"].startswith("health_") and "setpoint" not in row["signal"]
         ]
         assert len(measured) == 3 * 4 + 3 + 2 + 1
         for row in measured:

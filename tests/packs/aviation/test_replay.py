@@ -141,7 +141,7 @@ def test_an_overhaul_restores_the_engine(site: Site, tmp_path: Path) -> None:
         pc.equal(pc.field("series_id"), _id(source, "engine-002", "sensor_4"))
     )
     assert sensor.column("value").to_pylist() == healthy.column("sensor_4").to_pylist()[:cycles]
-    assert sensor.column("ts")[0].as_py() == at
+    assert sensor.column("ts")[0].as_py() == at + timedelta(hours=12)
 
 
 def test_built_from_its_spec_alone_the_replay_reads_nothing(site: Site) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
@@ -40,8 +41,19 @@ def _alarm(book: AlarmBook, alarm_id: str) -> AlarmOut:
         raise NotFoundError(str(err)) from err
 
 
-def _comment(body: AlarmCommentIn | None) -> str:
-    return body.comment if body is not None else ""
+def _commented(
+    change: Callable[..., dict[str, Any]],
+    alarm_id: str,
+    book: AlarmBook,
+    principal: Principal,
+    body: AlarmCommentIn | None,
+) -> AlarmOut:
+    """``change`` (the book's ``acknowledge`` or ``unshelve``) made now to an existing alarm (404
+    if none) on behalf of the token's owner, with the body's comment; the alarm as it is after."""
+    _alarm(book, alarm_id)
+    comment = body.comment if body is not None else ""
+    alarm = change(alarm_id, actor=principal.name, at=datetime.now(UTC), comment=comment)
+    return AlarmOut.model_validate(alarm)
 
 
 @router.get("")
@@ -76,11 +88,7 @@ def acknowledge_alarm(
     alarm_id: str, book: Book, principal: Operator, body: AlarmCommentIn | None = None
 ) -> AlarmOut:
     """Acknowledge an alarm on behalf of the token's owner (409 if already acknowledged)."""
-    _alarm(book, alarm_id)
-    alarm = book.acknowledge(
-        alarm_id, actor=principal.name, at=datetime.now(UTC), comment=_comment(body)
-    )
-    return AlarmOut.model_validate(alarm)
+    return _commented(book.acknowledge, alarm_id, book, principal, body)
 
 
 @router.post("/{alarm_id}/shelve")
@@ -99,8 +107,4 @@ def unshelve_alarm(
     alarm_id: str, book: Book, principal: Operator, body: AlarmCommentIn | None = None
 ) -> AlarmOut:
     """Take an alarm's point off its shelf (409 if it is not shelved)."""
-    _alarm(book, alarm_id)
-    alarm = book.unshelve(
-        alarm_id, actor=principal.name, at=datetime.now(UTC), comment=_comment(body)
-    )
-    return AlarmOut.model_validate(alarm)
+    return _commented(book.unshelve, alarm_id, book, principal, body)

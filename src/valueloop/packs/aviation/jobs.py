@@ -10,8 +10,10 @@ review's summary. Each job waits for the watermark of the one before it, so a re
 whole history whatever the split of time into steps.
 
 The act job also runs all the time: it approves what the site's policy approves by itself
-(``approval: auto``), and executes approved overhauls once they are due: the replay restores the
-engine, its healthy cycles are stored and it is predicted again.
+(``approval: auto``), and executes the fleet's approved overhauls once they are due, whether the
+review proposed them or the site's planner job did (``decisions.planners`` plan every day what the
+review left: engines without a visit, restored engines): the replay restores the engine, its
+healthy cycles are stored and it is predicted again from those that have landed.
 
 Every job is idempotent: a review is written once (predictions, plan, orders, ledger and run are
 keyed by the review), and a second run over the same period finds its watermarks past the work.
@@ -38,7 +40,7 @@ from valueloop.packs.aviation.account import account
 from valueloop.packs.aviation.fleet import Fleet, fleets
 from valueloop.packs.aviation.ground_truth import GroundTruth
 from valueloop.packs.aviation.history import fleet_history
-from valueloop.packs.aviation.replay import OVERHAUL_SIGNAL, CmapssReplaySource
+from valueloop.packs.aviation.replay import OVERHAUL_ACTIONS, OVERHAUL_SIGNAL, CmapssReplaySource
 from valueloop.packs.aviation.rul import (
     fit_model,
     load_model,
@@ -58,6 +60,8 @@ PLANNER_ACTOR = "planner:cp-sat"
 EXECUTOR_ACTOR = "executor:replay"
 AUTO_ACTOR = "policy:auto"
 _MICROSECOND = timedelta(microseconds=1)
+RESTORED = "restored:"
+"""What the run id of a restored engine's prediction starts with (then its order's id)."""
 
 
 def job_name(stage: str, fleet: Fleet) -> str:
@@ -270,10 +274,14 @@ class ActJob(_FleetJob):
         proposed = self._propose()
         approved = self._approve(now) if self.fleet.approval == "auto" else 0
         executed = self._execute(now)
+        predicted = self._predict_restored(now)
         return JobResult(
             _later(watermark, now),
-            rows=proposed + approved + len(executed),
-            message=f"{proposed} proposed, {approved} approved, {len(executed)} executed",
+            rows=proposed + approved + len(executed) + predicted,
+            message=(
+                f"{proposed} proposed, {approved} approved, {len(executed)} executed, "
+                f"{predicted} restored engines predicted"
+            ),
         )
 
     def _propose(self) -> int:
@@ -308,7 +316,7 @@ class ActJob(_FleetJob):
         return [
             order
             for order in self.site.work_orders.list(status).to_pylist()
-            if order["asset"] in assets and order["action"] == OVERHAUL_SIGNAL
+            if order["asset"] in assets and order["action"] in OVERHAUL_ACTIONS
         ]
 
     def _approve(self, now: datetime) -> int:
@@ -328,7 +336,7 @@ class ActJob(_FleetJob):
         if not due:
             return []
         writes = [
-            SetpointWrite(o["asset"], OVERHAUL_SIGNAL, 1.0, o["due_at"], o["order_id"]) for o in due
+            SetpointWrite(o["asset"], o["action"], 1.0, o["due_at"], o["order_id"]) for o in due
         ]
         results = {r.reference: r for r in asyncio.run(self.replay.write(writes))}
         for delivery in self.replay.drain_restorations():
@@ -338,7 +346,6 @@ class ActJob(_FleetJob):
             result = results[order["order_id"]]
             if not result.ok:
                 continue
-            self._predict_restored(order)
             self.site.work_orders.transition(
                 order["order_id"], OrderStatus.EXECUTED, actor=EXECUTOR_ACTOR, comment=result.detail
             )
@@ -357,21 +364,42 @@ class ActJob(_FleetJob):
             self._models[name] = model
         return self._models[name]
 
-    def _predict_restored(self, order: dict[str, Any]) -> None:
-        """Predict a restored engine from its cycles since the overhaul (once per order)."""
-        run_id = f"restored:{order['order_id']}"
+    def _predict_restored(self, now: datetime) -> int:
+        """Predict each restored engine not predicted yet, once its first cycle has landed.
+
+        The prediction reads the engine's cycles since its overhaul up to ``now``; its run id is
+        ``restored:<order id>`` (:data:`RESTORED`), so it is made once.
+        """
         model = self._model()
-        if model is None or _has_predictions(self.site, run_id):
-            return
-        history = fleet_history(
-            self.site.points,
-            self.fleet.series,
-            [order["asset"]],
-            since={order["asset"]: order["due_at"]},
-        )
-        predictions = model.predict(history.drop(["ts"]))
-        latest = pa.array([history.column("ts")[-1].as_py()] * predictions.num_rows)
-        self.site.predictions.add(prediction_rows(self.fleet, run_id, predictions, model, latest))
+        if model is None:
+            return 0
+        landed = [
+            order
+            for order in self._orders(OrderStatus.EXECUTED)
+            if order["due_at"] + self.fleet.spec.cycle_interval <= now
+        ]
+        if not landed:
+            return 0
+        done = self.site.store.query(
+            "SELECT DISTINCT run_id FROM predictions WHERE starts_with(run_id, ?)",
+            [RESTORED],
+        ).column("run_id")
+        pending = [o for o in landed if f"{RESTORED}{o['order_id']}" not in done.to_pylist()]
+        for order in pending:
+            history = fleet_history(
+                self.site.points,
+                self.fleet.series,
+                [order["asset"]],
+                since={order["asset"]: order["due_at"]},
+                until=now + _MICROSECOND,
+            )
+            predictions = model.predict(history.drop(["ts"]))
+            latest = pa.array([history.column("ts")[-1].as_py()] * predictions.num_rows)
+            rows = prediction_rows(
+                self.fleet, f"{RESTORED}{order['order_id']}", predictions, model, latest
+            )
+            self.site.predictions.add(rows)
+        return len(pending)
 
 
 class AccountJob(_FleetJob):

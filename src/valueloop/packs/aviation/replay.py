@@ -49,7 +49,9 @@ from valueloop.errors import ConfigError, DataError
 from valueloop.schema import POINT_SCHEMA, Quality, dead_letters, sort_points
 
 OVERHAUL_SIGNAL = "overhaul"
-"""The action of a work order that restores an engine."""
+"""The action of a work order that restores an engine (the review's plan proposes it)."""
+OVERHAUL_ACTIONS = (OVERHAUL_SIGNAL, "maintenance")
+"""Work-order actions the replay carries out as an overhaul (``maintenance``: a site planner's)."""
 
 KIND = "cmapss_replay"
 
@@ -278,9 +280,11 @@ class CmapssReplaySource:
     # Restorations, as a Sink -------------------------------------------------------------------
 
     def restored_history(self, asset: str, at: datetime) -> pa.Table:
-        """Points of a restored engine: the first cycles of a healthy engine, from ``at`` on.
+        """Points of an engine restored at ``at``: the first cycles of a healthy engine after it.
 
-        The healthy trajectory is the training engine with the same unit number (wrapping around).
+        The first healthy cycle lands one cycle interval after ``at`` (so it never overwrites a
+        recorded cycle); the healthy trajectory is the training engine with the same unit number
+        (wrapping around).
         """
         train = self._healthy_fleet()
         units = sorted(set(train.column("unit").to_pylist()))
@@ -293,7 +297,7 @@ class CmapssReplaySource:
             )
         )
         rows = rows.set_column(0, "unit", pa.array([number] * rows.num_rows, pa.int32()))
-        end = at + self.spec.cycle_interval * (rows.num_rows - 1)
+        end = at + self.spec.cycle_interval * rows.num_rows
         return sort_points(self._wide_points(rows, end))
 
     def _healthy_fleet(self) -> pa.Table:
@@ -306,12 +310,13 @@ class CmapssReplaySource:
         fleet = set(self._fleet().assets.values())
         results = []
         for write in writes:
-            if write.signal != OVERHAUL_SIGNAL or write.asset not in fleet:
+            if write.signal not in OVERHAUL_ACTIONS or write.asset not in fleet:
                 results.append(
                     WriteResult(
                         reference=write.reference,
                         ok=False,
-                        detail=f"replay accepts only {OVERHAUL_SIGNAL!r} on a fleet asset",
+                        detail=f"replay accepts only {' or '.join(OVERHAUL_ACTIONS)} of a fleet "
+                        "asset",
                     )
                 )
                 continue

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from valueloop.errors import ConfigError
 from valueloop.packs.aviation.fleet import fleets
-from valueloop.packs.aviation.jobs import review_id
-from valueloop.packs.aviation.replay import OVERHAUL_SIGNAL
+from valueloop.packs.aviation.jobs import RESTORED, review_id
+from valueloop.packs.aviation.replay import OVERHAUL_ACTIONS
 from valueloop.packs.base import Period
 
 if TYPE_CHECKING:
@@ -48,11 +48,12 @@ def summary(site: Site) -> dict[str, Any]:
     orders = [
         order
         for order in site.work_orders.list().to_pylist()
-        if order["asset"] in assets and order["action"] == OVERHAUL_SIGNAL
+        if order["asset"] in assets and order["action"] in OVERHAUL_ACTIONS
     ]
     restored = site.store.query(
         "SELECT p.asset, p.rul FROM predictions p JOIN work_orders w "
-        "ON p.run_id = 'restored:' || w.order_id ORDER BY p.asset"
+        "ON p.run_id = ? || w.order_id ORDER BY p.asset",
+        [RESTORED],
     ).to_pylist()
     figures.update(
         work_orders=dict(Counter(order["status"] for order in orders)),
