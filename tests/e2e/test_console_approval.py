@@ -15,7 +15,9 @@ from valueloop.site import open_site
 
 def test_an_order_approved_through_the_api_restores_its_engine(tmp_path: Path) -> None:
     summary = run_demo(tmp_path, "--approve-as", "")
-    assert summary["work_orders"] == {"proposed": summary["plan_overhauls"]}
+    # the review's plan proposes its overhauls; the site's planner may add visits it left out
+    assert set(summary["work_orders"]) == {"proposed"}
+    assert summary["work_orders"]["proposed"] >= summary["plan_overhauls"]
     data = tmp_path / "data"
     site = open_site(PACK.site_file, data)
     headers = {"Authorization": f"Bearer {issue_token(site.store, 'maria', 'operator')}"}

@@ -6,9 +6,9 @@ from its connector, so nothing judged early is judged differently later). Stale-
 judged up to ``now - lateness`` (the job's watermark), as a reading may be on its way a moment
 after it was measured; a series is watched from its first good reading (one that never reported
 raises no stale-data alarm: its connector's status tells). A point older than
-``watermark - lateness`` arriving after its series had moved on is not judged. The transitions go to the alarm book, expired shelves end, and the
-evaluators' state travels in the job's state blob (JSON), so the alarms do not depend on how time
-was split into steps.
+``watermark - lateness`` arriving after its series had moved on is not judged. The transitions
+go to the alarm book, expired shelves end, and the evaluators' state travels in the job's state
+blob (JSON), so the alarms do not depend on how time was split into steps.
 """
 
 from __future__ import annotations

@@ -29,10 +29,12 @@ console = Console(stderr=True)
 
 @app.command()
 def validate(site: Annotated[Path, typer.Argument(help="A site.yaml to check.")]) -> None:
-    """Check a site.yaml and print what it describes."""
+    """Check a site.yaml (every section, the references between them, units and analytic
+    kinds) and print what it describes."""
+    from valueloop.analytics.catalogue import KINDS
     from valueloop.config import load_site
 
-    config = load_site(site)
+    config = load_site(site, kinds=KINDS)
     assets = [path for spec in config.assets for path in spec.expand()]
     typer.echo(
         json.dumps(
@@ -88,5 +90,5 @@ def main() -> None:
     try:
         app()
     except ValueloopError as err:
-        console.print(f"[bold red]error:[/] {err}")
+        console.print(f"[bold red]error:[/] {err}", soft_wrap=True, highlight=False)
         raise SystemExit(2) from err

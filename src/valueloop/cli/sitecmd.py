@@ -19,9 +19,7 @@ from valueloop.site import Site, open_site, site_file_of
 DataDir = Annotated[Path, typer.Option("--data-dir", help="Folder holding the site's store.")]
 SiteFile = Annotated[
     Path | None,
-    typer.Option(
-        "--site", help="The site.yaml (default: the copy kept in the data directory)."
-    ),
+    typer.Option("--site", help="The site.yaml (default: the copy kept in the data directory)."),
 ]
 
 DEFAULT_DATA_DIR = Path("valueloop-data")

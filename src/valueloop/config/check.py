@@ -324,6 +324,11 @@ def _decision_problems(config: SiteConfig, kinds: KindCatalogue | None) -> Itera
             yield (*where, "propose", "setpoint"), f"no asset type has a set-point {setpoint!r}"
     optimizers = _registered("valueloop.optimizers")
     for p_index, planner in enumerate(config.decisions.planners):
+        if planner.by is not None and planner.by not in config.packs:
+            yield (
+                ("decisions", "planners", p_index, "by"),
+                f"{planner.by!r} is not one of the site's packs ({', '.join(config.packs)})",
+            )
         if planner.kind not in optimizers:
             installed = ", ".join(sorted(optimizers))
             yield (

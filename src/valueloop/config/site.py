@@ -152,6 +152,11 @@ class PlannerSpec(Strict):
     crew_per_day: Annotated[int, Field(ge=1)] = 1
     time_limit_s: Annotated[float, Field(gt=0)] = 10.0
     params: dict[str, Any] = Field(default_factory=dict)
+    by: Name | None = Field(
+        None,
+        description="a pack of the site that runs this planner with its own outlook "
+        "(absent: the engine's planner job runs it)",
+    )
 
     @field_validator("every", "horizon", mode="before")
     @classmethod

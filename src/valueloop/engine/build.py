@@ -227,6 +227,8 @@ def site_jobs(site: Site) -> list[Job]:
             )
         )
     for planner in site.config.decisions.planners:
+        if planner.by is not None:
+            continue  # run by its pack, among the pack's jobs
         jobs.append(
             PlannerJob(
                 site.model,

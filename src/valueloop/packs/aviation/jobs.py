@@ -9,10 +9,10 @@ plays the three policies against the true remaining lives and books them in the 
 review's summary. Each job waits for the watermark of the one before it, so a review sees the
 whole history whatever the split of time into steps.
 
-The act job also runs all the time: it approves what the site's policy approves by itself
-(``approval: auto``), and executes the fleet's approved overhauls once they are due, whether the
-review proposed them or the site's planner job did (``decisions.planners`` plan every day what the
-review left: engines without a visit, restored engines): the replay restores the engine, its
+The site's planner (``decisions.planners``, marked ``by: aviation``) is run by this pack, not by
+the engine's planner job: its outlook is the RUL model's, in flight cycles. The act job also runs
+all the time: it approves what the site's policy approves by itself (``approval: auto``), and
+executes the fleet's approved overhauls once they are due: the replay restores the engine, its
 healthy cycles are stored and it is predicted again from those that have landed.
 
 Every job is idempotent: a review is written once (predictions, plan, orders, ledger and run are
