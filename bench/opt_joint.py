@@ -24,13 +24,13 @@ from rich.table import Table
 from common import write_result
 from valueloop.analytics.rul import GradientBoostingRUL
 from valueloop.datasets.cmapss import load_cmapss
+from valueloop.datasets.cmapss_line import fd001_line
 from valueloop.optimize.joint import (
     LineComparison,
     LineProblem,
     SequentialScheduler,
     compare_line_plans,
     evaluate_line_plan,
-    fd001_line,
 )
 from valueloop.optimize.joint.compare import POLICIES
 

@@ -166,21 +166,34 @@ async def simulate(
             continue
         if late < 0:
             await asyncio.sleep(-late)
-        t = tick * step
-        stamp = datetime.fromtimestamp(due, UTC)
-        for number, skid in enumerate(skids):
-            skid.speed += (float(await skid.setpoint.read_value()) - skid.speed) * follow
-            draws = noise(seed, number + 1, tick, len(SIGNAL_UNITS)).tolist()
-            for signal, value in values(skid, t, draws, fault).items():
-                await skid.variables[signal].write_value(
-                    ua.DataValue(
-                        Value=ua.Variant(value, ua.VariantType.Double),
-                        SourceTimestamp=stamp,
-                        ServerTimestamp=datetime.now(UTC),
-                    )
-                )
-        announcer.tick(t)
+        await write_tick(skids, tick, epoch, seed, rate_hz, fault, follow)
+        announcer.tick(tick * step)
         tick += 1
+
+
+async def write_tick(
+    skids: list[Skid],
+    tick: int,
+    epoch: float,
+    seed: int,
+    rate_hz: float,
+    fault: Fault | None,
+    follow: float,
+) -> None:
+    """Write every machine's values of grid tick ``tick``, stamped with its instant."""
+    step = 1.0 / rate_hz
+    stamp = datetime.fromtimestamp(epoch + tick * step, UTC)
+    for number, skid in enumerate(skids):
+        skid.speed += (float(await skid.setpoint.read_value()) - skid.speed) * follow
+        draws = noise(seed, number + 1, tick, len(SIGNAL_UNITS)).tolist()
+        for signal, value in values(skid, tick * step, draws, fault).items():
+            await skid.variables[signal].write_value(
+                ua.DataValue(
+                    Value=ua.Variant(value, ua.VariantType.Double),
+                    SourceTimestamp=stamp,
+                    ServerTimestamp=datetime.now(UTC),
+                )
+            )
 
 
 async def serve(arguments: argparse.Namespace) -> None:
@@ -197,6 +210,9 @@ async def serve(arguments: argparse.Namespace) -> None:
     server.set_endpoint(opcua_endpoint(arguments.port, arguments.host))
     server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
     skids = await build(server, arguments.seed)
+    # The variables hold the current tick's values before any client can read them.
+    first = max(0, math.floor((time.time() - epoch) * arguments.rate_hz))
+    await write_tick(skids, first, epoch, arguments.seed, arguments.rate_hz, fault, 0.0)
     async with server:
         print("READY", flush=True)
         await simulate(skids, epoch, arguments.seed, arguments.rate_hz, fault)

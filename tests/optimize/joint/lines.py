@@ -9,7 +9,8 @@ import pyarrow as pa
 
 from valueloop.analytics.rul import GradientBoostingRUL
 from valueloop.datasets.cmapss import load_cmapss
-from valueloop.optimize.joint import LineProblem, Machine, MachineEconomics, fd001_line
+from valueloop.datasets.cmapss_line import fd001_line
+from valueloop.optimize.joint import LineProblem, Machine, MachineEconomics
 
 
 @cache

@@ -43,14 +43,14 @@ def test_fixed_fleet_uses_every_vehicle() -> None:
 def test_solomon_c101_plan_is_valid_and_near_the_best_known() -> None:
     problem = read_instance(solomon_file("C101"))
     progress: list[tuple[float, float, float]] = []
-    plan = RouteOptimizer(time_limit=8.0, patience=5_000).solve(
+    plan = RouteOptimizer(time_limit=20.0, patience=5_000).solve(
         problem, on_progress=lambda *report: progress.append(report)
     )
     row = published(VRPTW)["C101"]
     vehicles = len(plan.assignments["vehicle"].unique())
     print(f"\nC101: {vehicles} vehicles, {plan.objective:.2f} in {plan.solve_seconds:.2f} s")
     assert validate_routes(problem, plan) == []
-    assert plan.solve_seconds <= 8.0 + 1.0
+    assert plan.solve_seconds <= 20.0 + 1.0
     assert vehicles <= int(row["bks_vehicles"]) + 1
     assert plan.objective <= 1.03 * float(row["bks_distance"])
     assert progress and progress[-1][1] == pytest.approx(plan.objective)

@@ -19,19 +19,13 @@ from valueloop.optimize.joint.problem import (
     Operation,
     Order,
 )
-from valueloop.optimize.joint.scenarios import (
-    LINE_ECONOMICS,
-    fd001_line,
-    generate_orders,
-    machines_from_predictions,
-)
+from valueloop.optimize.joint.scenarios import generate_orders, machines_from_predictions
 from valueloop.optimize.joint.schedulers import JointScheduler, SequentialScheduler
 from valueloop.optimize.joint.validate import validate_line_plan
 from valueloop.optimize.joint.windows import failure_optimal_starts
 
 __all__ = [
     "ASSIGNMENTS_SCHEMA",
-    "LINE_ECONOMICS",
     "JointScheduler",
     "LineComparison",
     "LineCosts",
@@ -44,7 +38,6 @@ __all__ = [
     "compare_line_plans",
     "evaluate_line_plan",
     "failure_optimal_starts",
-    "fd001_line",
     "generate_orders",
     "infeasibility_reasons",
     "line_assumptions",

@@ -1,9 +1,10 @@
-"""Lines to plan: seeded orders, and machine health taken from C-MAPSS RUL predictions.
+"""Lines to plan: seeded orders, and machine health taken from remaining-life predictions.
 
-Each machine of a line takes the health of one C-MAPSS test engine: the engine's predicted
-remaining life (median and interval, in cycles, at its last recorded cycle) becomes the machine's,
-at ``hours_per_cycle`` periods a cycle. Engines are drawn among those whose predicted failure falls
-in the planning horizon's span, where planning the maintenance matters.
+Each machine of a line takes the health of one predicted unit: its predicted remaining life
+(median and interval, in cycles) becomes the machine's, at ``hours_per_cycle`` periods a cycle.
+Units are drawn among those whose predicted failure falls in the planning horizon's span, where
+planning the maintenance matters. :mod:`valueloop.datasets.cmapss_line` builds such lines from
+public data.
 """
 
 from __future__ import annotations
@@ -17,24 +18,11 @@ import pyarrow.compute as pc
 
 from valueloop.errors import OptimizeError
 from valueloop.optimize.joint.problem import (
-    LineProblem,
     Machine,
     MachineEconomics,
     Operation,
     Order,
 )
-
-LINE_ECONOMICS = MachineEconomics(
-    maintenance_duration=8,
-    maintenance_cost=8_000,
-    failure_cost=40_000,
-    repair_duration=24,
-    downtime_cost=1_000,
-    mean_life=400,
-)
-"""Economics of a machine of a generated line (money in USD, periods in hours): an 8-hour service
-for 8,000 against a failure costing 40,000 and a day's stop at 1,000 an hour; C-MAPSS FD001
-engines last about 206 cycles, 400 hours at 2 hours a cycle."""
 
 
 def generate_orders(
@@ -84,15 +72,16 @@ def machines_from_predictions(
     *,
     hours_per_cycle: float,
     interval: float,
-    economics: MachineEconomics = LINE_ECONOMICS,
-    prefix: str = "FD001",
+    economics: MachineEconomics,
+    prefix: str,
 ) -> list[Machine]:
-    """One machine per engine ``unit`` of ``predictions`` (``unit``, ``rul``, ``lower``,
-    ``upper`` in cycles, coverage ``interval``), its life in periods of ``1 / hours_per_cycle``."""
+    """One machine per ``unit`` of ``predictions`` (``unit``, ``rul``, ``lower``, ``upper`` in
+    cycles, coverage ``interval``), named ``<prefix>-<unit>``, its life in periods of
+    ``1 / hours_per_cycle``."""
     rows = {row["unit"]: row for row in predictions.to_pylist()}
     missing = [unit for unit in units if unit not in rows]
     if missing:
-        raise OptimizeError(f"no RUL prediction for engine(s) {missing}")
+        raise OptimizeError(f"no remaining-life prediction for unit(s) {missing}")
     return [
         Machine(
             name=f"{prefix}-{unit:03d}",
@@ -109,49 +98,15 @@ def machines_from_predictions(
 def at_risk_units(
     predictions: pa.Table, *, horizon: int, hours_per_cycle: float, count: int, seed: int
 ) -> list[int]:
-    """``count`` engines drawn (seeded) among those predicted to fail within 0.25 to 1.25
-    horizons, sorted by unit."""
+    """``count`` units drawn (seeded) among those predicted to fail within 0.25 to 1.25
+    horizons, sorted."""
     hours = pc.multiply(predictions["rul"], hours_per_cycle)
     window = pc.and_(pc.greater_equal(hours, 0.25 * horizon), pc.less_equal(hours, 1.25 * horizon))
     candidates = predictions.filter(window)["unit"].to_numpy()
     if candidates.size < count:
         raise OptimizeError(
-            f"only {candidates.size} engines are predicted to fail within 0.25 to 1.25 horizons "
+            f"only {candidates.size} units are predicted to fail within 0.25 to 1.25 horizons "
             f"of {horizon} periods; {count} are needed: change the horizon or hours_per_cycle"
         )
     chosen = np.random.default_rng(seed).choice(candidates, size=count, replace=False)
     return sorted(int(unit) for unit in chosen)
-
-
-def fd001_line(
-    predictions: pa.Table,
-    *,
-    machines: int = 5,
-    orders: int = 30,
-    seed: int = 0,
-    horizon: int = 168,
-    hours_per_cycle: float = 2.0,
-    interval: float = 0.8,
-    economics: MachineEconomics = LINE_ECONOMICS,
-) -> LineProblem:
-    """A line of ``machines`` machines with the health of FD001 test engines and ``orders``
-    seeded orders, planned over ``horizon`` periods (hours; one week by default).
-
-    ``predictions`` are the RUL predictions of the FD001 test engines at their last cycle, with
-    intervals of coverage ``interval`` (e.g. from
-    :class:`~valueloop.analytics.rul.GradientBoostingRUL`).
-    """
-    units = at_risk_units(
-        predictions, horizon=horizon, hours_per_cycle=hours_per_cycle, count=machines, seed=seed
-    )
-    line = machines_from_predictions(
-        predictions, units, hours_per_cycle=hours_per_cycle, interval=interval, economics=economics
-    )
-    return LineProblem(
-        name=f"fd001-m{machines}-o{orders}-s{seed}",
-        horizon=horizon,
-        machines=line,
-        orders=generate_orders(
-            [machine.name for machine in line], count=orders, horizon=horizon, seed=seed
-        ),
-    )
