@@ -39,6 +39,7 @@ test: lint typecheck
 bench: $(STAMP_DEV)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/demo_stages.py
+	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/store.py
 	$(BIN)/python bench/ingest_mqtt.py
 	$(BIN)/python bench/analytics.py

@@ -166,8 +166,9 @@ def latency(seconds: float, machines: int, rate_hz: float) -> dict[str, Any]:
         stop.set()
         for thread in threads:
             thread.join(timeout=10)
-        faults = len([f for f in feeder.faults if f["stored_at"] < deadline - 3])
-        delays = sorted(seen.values())
+        counted = [n for n, f in enumerate(feeder.faults) if f["stored_at"] < deadline - 3]
+        faults = len(counted)
+        delays = sorted(seen[n] for n in counted if n in seen)
         statuses = engine.statuses()
         site.close()
     ingest_rate = feeder.points / seconds
