@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pyarrow.compute as pc
 import pytest
 from tests.connectors.brokers import free_port
 from tests.e2e.plant.devices import Plant, PlantSettings
@@ -30,11 +31,27 @@ from valueloop.site import open_site
 pytestmark = pytest.mark.services
 
 ROOT = Path(__file__).resolve().parents[3]
-FAULT_AT_S = 110.0
+FAULT_AT_S = 90.0
 """The fault starts this long after the plant's epoch: after the detector's 60 s training window
 (counted from the first complete row, a few seconds after serve starts) has passed."""
-FAULT_FOR_S = 40.0
+FAULT_FOR_S = 20.0
 ALARM_DELAY = timedelta(seconds=10)
+HEALTHY = {
+    "vibration": (1.0, 3.5),
+    "bearing_temperature": (50.0, 62.0),
+    "power": (30.0, 55.0),
+    "speed": (1460.0, 1500.0),
+}
+"""Where a healthy machine's readings stay (the plant model's levels, load and noise)."""
+OTHERS = {
+    "plant/utilities/mains/meter-1/power": (90.0, 150.0),
+    "plant/utilities/mains/meter-1/energy": (182_400.0, 182_500.0),
+    "plant/utilities/mains/meter-1/voltage": (395.0, 405.0),
+    "plant/utilities/outdoor/weather-1/temperature": (7.0, 17.0),
+    "plant/utilities/outdoor/weather-1/humidity": (50.0, 80.0),
+    "plant/utilities/air/compressor-1/discharge_pressure": (6.9, 8.1),
+}
+"""Where the other devices' readings stay, in the site's units."""
 """How soon after the fault's first faulty reading the anomaly alarm must be raised (data time):
 its 3 s on-delay plus a few grid cells."""
 
@@ -160,7 +177,7 @@ def loop(plant: Plant, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
             lambda: all(a["cleared_at"] for a in server.alarms() if a["name"] == "comms_lost"),
             60,
         )
-        time.sleep(15)
+        time.sleep(8)
         seen["stopped"] = datetime.now(UTC)
     finally:
         server.stop()
@@ -197,6 +214,20 @@ def test_every_signal_is_stored_with_its_unit(loop: dict[str, Any]) -> None:
         for row in measured:
             latest = site.points.latest([row["series_id"]])
             assert latest.num_rows == 1, f"nothing stored for {row['path']}"
+        fault_start, _ = loop["fault"]
+        for machine in ("machine-1", "machine-3"):
+            for signal, (low, high) in HEALTHY.items():
+                series = site.registry.lookup([site.model.path(machine, signal)])
+                points = site.points.read(
+                    series.column("series_id").to_pylist(), None, fault_start
+                ).filter(pc.equal(pc.field("quality"), 0))
+                values = points.column("value").to_numpy()
+                assert values.size > 30, (machine, signal)
+                assert low <= values.min() and values.max() <= high, (machine, signal)
+        for path, (low, high) in OTHERS.items():
+            series = site.registry.lookup([path]).column("series_id").to_pylist()
+            values = site.points.read(series, None, None).column("value").to_numpy()
+            assert values.size >= 3 and low <= values.min() and values.max() <= high, path
     finally:
         site.close()
 

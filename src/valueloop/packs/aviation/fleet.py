@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from valueloop.config import CostsSpec, PlannerSpec
+from valueloop.config import PlannerSpec
+from valueloop.decide.planner import maintenance_costs
 from valueloop.errors import ConfigError
 from valueloop.optimize.maintenance import MaintenanceCosts
 from valueloop.packs.aviation.replay import CmapssReplaySource, CmapssReplaySpec, FleetSeries
@@ -22,18 +23,6 @@ if TYPE_CHECKING:
     from valueloop.site import Site
 
 PLANNER_KIND = "maintenance"
-HOURS_PER_DAY = 24.0
-
-
-def maintenance_costs(costs: CostsSpec) -> MaintenanceCosts:
-    """An asset type's costs in the maintenance planner's terms (money per event, days)."""
-    return MaintenanceCosts(
-        planned_overhaul=costs.planned_maintenance,
-        unplanned_failure=costs.failure,
-        downtime_per_day=costs.downtime_per_hour * HOURS_PER_DAY,
-        planned_downtime_days=costs.planned_downtime_hours / HOURS_PER_DAY,
-        unplanned_downtime_days=costs.failure_downtime_hours / HOURS_PER_DAY,
-    )
 
 
 def _unit_number(asset: str) -> int | None:
