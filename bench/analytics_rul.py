@@ -20,7 +20,7 @@ from rich.table import Table
 from common import write_result
 from valueloop.analytics.plant_output import evaluate_ccpp
 from valueloop.datasets.cmapss import SUBSETS
-from valueloop.datasets.cmapss_rul import KINDS, Kind, evaluate_rul_all, rul_model
+from valueloop.datasets.rul_benchmark import KINDS, Kind, evaluate_rul_all, rul_model
 
 # Targets of the analytics issue: RMSE in cycles per subset, RMSE in MW on CCPP.
 RUL_TARGETS = {"FD001": 12.0, "FD002": 15.0, "FD003": 12.0, "FD004": 16.0}

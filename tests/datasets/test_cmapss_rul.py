@@ -12,7 +12,12 @@ from valueloop.analytics.ensemble import EnsembleRUL
 from valueloop.analytics.evaluate import rmse
 from valueloop.analytics.rul import GradientBoostingRUL
 from valueloop.datasets.cmapss import OPERATING_SETTINGS, load_true_rul
-from valueloop.datasets.cmapss_rul import RulEvaluation, evaluate_rul, evaluate_rul_all, rul_model
+from valueloop.datasets.rul_benchmark import (
+    RulEvaluation,
+    evaluate_rul,
+    evaluate_rul_all,
+    rul_model,
+)
 from valueloop.errors import ModelError
 
 

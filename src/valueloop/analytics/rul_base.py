@@ -10,6 +10,7 @@ signature of ``__init__``, ``predict`` (each unit's last cycle), ``version``, ``
 from __future__ import annotations
 
 import inspect
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -39,7 +40,7 @@ class Estimator:
         return {name: getattr(self, name) for name in names}
 
 
-class RulModel(Estimator):
+class RulModel(Estimator, ABC):
     """Base of the RUL models; see the module docstring. Outputs are in cycles."""
 
     output_schema: ClassVar[pa.Schema] = RUL_SCHEMA
@@ -56,9 +57,9 @@ class RulModel(Estimator):
         meta: ModelMetadata = self._require_fitted().metadata
         return meta
 
+    @abstractmethod
     def predict_all(self, history: pa.Table) -> pa.Table:
         """One prediction per row of ``history`` (each cycle's), ``output_schema``, sorted."""
-        raise NotImplementedError
 
     def predict(self, history: pa.Table) -> pa.Table:
         """RUL of each unit at its last cycle in ``history``: ``output_schema``, sorted by unit.
@@ -70,14 +71,14 @@ class RulModel(Estimator):
         units = every["unit"].to_numpy()
         return every.filter(pa.array(np.r_[units[1:] != units[:-1], True]))
 
+    @abstractmethod
     def to_document(self) -> dict[str, Any]:
         """The fitted model and its metadata as a JSON-ready document."""
-        raise NotImplementedError
 
     @classmethod
+    @abstractmethod
     def from_document(cls, document: Any, *, source: str | Path = "document") -> Self:
         """The model of a document made by :meth:`to_document`; ``source`` names it in errors."""
-        raise NotImplementedError
 
     def save(self, path: str | Path) -> None:
         """Write the fitted model and its metadata to one JSON file."""

@@ -11,6 +11,7 @@ each fit with :meth:`~SavedModel._record_fit`, and says what its state is
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -25,7 +26,7 @@ from valueloop.analytics.rul_base import Estimator
 from valueloop.errors import ModelError
 
 
-class SavedModel(Estimator):
+class SavedModel(Estimator, ABC):
     """Base of a model saved in one JSON file with its metadata; see the module docstring.
 
     Attributes:
@@ -82,13 +83,13 @@ class SavedModel(Estimator):
         params = json.loads(json.dumps(self.get_params()))
         self._metadata = ModelMetadata.of_fit(self.version_prefix, params, data_hash, metrics)
 
+    @abstractmethod
     def _state(self) -> dict[str, Any]:
         """The fitted state, JSON-ready; :class:`~valueloop.errors.ModelError` if not fitted."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _restore(self, state: dict[str, Any], source: str | Path) -> None:
         """Take back the fitted state of :meth:`_state`; ``source`` names the file in errors."""
-        raise NotImplementedError
 
     def _not_fitted(self) -> ModelError:
         return ModelError(f"{type(self).__name__} is not fitted: call fit() first")

@@ -1,6 +1,7 @@
 """``valueloop eval``: reproduce the analytics scores on the public data, with a progress bar.
 
-``rul`` fits and scores remaining-useful-life models on C-MAPSS FD001-FD004, ``anomaly`` scores
+``rul`` fits and scores remaining-useful-life models on their benchmark data (every subset of the
+:mod:`valueloop.datasets` remaining-life benchmark by default), ``anomaly`` scores
 the streaming detectors on SKAB and the whole NAB corpus (writing NAB-format result files), and
 ``forecast`` cross-validates the plant-output model on CCPP. Each prints its table; with
 ``--output`` its section is merged into that JSON file (``bench/results/analytics.json`` holds
@@ -76,8 +77,11 @@ def _table(title: str, columns: list[str], rows: list[list[str]]) -> Table:
 
 
 def eval_rul(subsets: list[str], kind: str) -> dict[str, Any]:
-    """The ``rul`` section: each subset's RMSE, PHM08 score and interval coverage."""
-    from valueloop.datasets.cmapss_rul import evaluate_rul_all, rul_model
+    """The ``rul`` section: each subset's RMSE, PHM08 score and interval coverage (all subsets
+    when none is named)."""
+    from valueloop.datasets.rul_benchmark import SUBSETS, TITLE, evaluate_rul_all, rul_model
+
+    subsets = subsets or list(SUBSETS)
 
     with _progress() as progress:
         results = evaluate_rul_all(
@@ -87,7 +91,7 @@ def eval_rul(subsets: list[str], kind: str) -> dict[str, Any]:
         )
     console.print(
         _table(
-            f"C-MAPSS remaining useful life ({kind})",
+            f"{TITLE} ({kind})",
             ["subset", "RMSE", "PHM08", "coverage", "fit s"],
             [
                 [
@@ -154,7 +158,7 @@ def evaluate(
     target: Annotated[Target, typer.Argument(help="rul, anomaly or forecast.")],
     dataset: Annotated[
         list[str] | None,
-        typer.Option(help="C-MAPSS subsets for rul (repeat the option); all four by default."),
+        typer.Option(help="Benchmark subsets for rul (repeat the option); all by default."),
     ] = None,
     model: Annotated[str, typer.Option(help="RUL model: gbm, sequence or ensemble.")] = "ensemble",
     nab_results: Annotated[
@@ -164,7 +168,7 @@ def evaluate(
 ) -> None:
     """Score the analytics on the public data sets the way their fields score them."""
     if target is Target.RUL:
-        section = eval_rul(dataset or ["FD001", "FD002", "FD003", "FD004"], model)
+        section = eval_rul(dataset or [], model)
     elif target is Target.ANOMALY:
         section = eval_anomaly(nab_results)
     else:

@@ -1,6 +1,6 @@
 """Line problems as files: JSON (or YAML) holding the fields of a :class:`LineProblem`.
 
-:func:`~valueloop.datasets.cmapss_line.fd001_line` makes such problems; ``problem.
+The benchmark lines of :mod:`valueloop.datasets` are such problems; ``problem.
 model_dump_json(indent=2)`` writes one. A malformed file raises
 :class:`~valueloop.errors.ConfigError` naming the file, line and field.
 """

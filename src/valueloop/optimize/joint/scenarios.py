@@ -3,8 +3,8 @@
 Each machine of a line takes the health of one predicted unit: its predicted remaining life
 (median and interval, in cycles) becomes the machine's, at ``hours_per_cycle`` periods a cycle.
 Units are drawn among those whose predicted failure falls in the planning horizon's span, where
-planning the maintenance matters. :mod:`valueloop.datasets.cmapss_line` builds such lines from
-public data.
+planning the maintenance matters. The data sets
+(:mod:`valueloop.datasets`) build such lines from public data.
 """
 
 from __future__ import annotations

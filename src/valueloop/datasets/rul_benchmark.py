@@ -31,11 +31,15 @@ from valueloop.analytics.ensemble import EnsembleRUL
 from valueloop.analytics.evaluate import Progress, Vector, interval_coverage, phm08_score, rmse
 from valueloop.analytics.rul import GradientBoostingRUL
 from valueloop.analytics.sequence import SequenceRUL
-from valueloop.datasets.cmapss import OPERATING_SETTINGS, SUBSETS, load_cmapss, load_true_rul
+from valueloop.datasets.cmapss import OPERATING_SETTINGS, load_cmapss, load_true_rul
+from valueloop.datasets.cmapss import SUBSETS as SUBSETS
 from valueloop.errors import ModelError
 
 Kind = Literal["gbm", "sequence", "ensemble"]
 KINDS: tuple[Kind, ...] = ("gbm", "sequence", "ensemble")
+
+TITLE = "C-MAPSS remaining useful life"
+"""The heading of the benchmark's table."""
 
 CONDITIONS = {"FD001": 1, "FD002": 6, "FD003": 1, "FD004": 6}
 # Windows (cycles) with the least error on training engines (gradient boosting: out-of-fold RMSE
