@@ -8,7 +8,8 @@ Every error the platform raises derives from :class:`ValueloopError`, with one s
 - :class:`StoreError`: the time-series store refused or failed an operation.
 - :class:`ModelError`: an analytics model cannot be fitted or used.
 - :class:`OptimizeError`: an optimiser found no plan or was given a bad problem.
-- :class:`ActionError`: a work order transition is not allowed.
+- :class:`ActionError`: a work order transition is not allowed; :class:`LimitError`, a
+  set-point change outside its limits.
 - :class:`AuthError`: a token is missing, unknown or lacks the role.
 
 Third-party exceptions are converted where they enter (``raise ... from err``).
@@ -47,5 +48,13 @@ class ActionError(ValueloopError):
     """A proposal or work order cannot make the requested transition."""
 
 
+class LimitError(ActionError):
+    """A proposed set-point change breaks one of its limits; the message names the limit."""
+
+
 class AuthError(ValueloopError):
     """Authentication or authorisation failed."""
+
+
+class ForbiddenError(AuthError):
+    """The caller is known but may not do this (a role too low, a proposer approving their own)."""

@@ -6,13 +6,18 @@ opening things in the right order.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from valueloop.act.workorders import WorkOrders
+import pyarrow as pa
+
+from valueloop.act.desk import ActionDesk
+from valueloop.act.field import Field
+from valueloop.act.workorders import OrderStatus, WorkOrders
 from valueloop.analytics.anomaly.live import AnomalyBook
 from valueloop.analytics.catalogue import KINDS
 from valueloop.analytics.records import PredictionBook
@@ -25,7 +30,9 @@ from valueloop.model.assets import SeriesRegistry
 from valueloop.model.site import SiteModel
 from valueloop.optimize.records import PlanBook
 from valueloop.store import duckdb_file, open_store, store_url
+from valueloop.store.appendonly import bind_seal
 from valueloop.store.duckdb import DuckDBStore
+from valueloop.store.seal import Seal
 from valueloop.store.tiered import TieredStore
 from valueloop.value.ledger import Ledger
 
@@ -41,6 +48,14 @@ CREATE TABLE IF NOT EXISTS runs (
     summary VARCHAR NOT NULL
 )
 """
+
+
+def _in_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def store_path(config: SiteConfig, data_dir: Path) -> Path:
@@ -101,6 +116,51 @@ class Site:
     plans: PlanBook
     work_orders: WorkOrders
     ledger: Ledger
+    _field: Field | None = field(default=None, repr=False)
+
+    @property
+    def field(self) -> Field:
+        """The set-point sinks of the site's connectors (opened at first use)."""
+        if self._field is None:
+            self._field = Field.of_connectors(self.config.connectors)
+        return self._field
+
+    @property
+    def actions(self) -> ActionDesk:
+        """The desk where work orders are proposed and decided under the site's policy."""
+        return ActionDesk(self.work_orders, self.model, self.config.policy, self.setpoint_value)
+
+    def actions_at(self, moment: datetime) -> ActionDesk:
+        """The action desk on a clock stopped at ``moment`` (a job's ``now``)."""
+        return ActionDesk(
+            self.work_orders,
+            self.model,
+            self.config.policy,
+            self.setpoint_value,
+            now=lambda: moment,
+        )
+
+    def setpoint_value(self, asset: str, setpoint: str) -> float | None:
+        """The value a set-point holds now: as the field reads it, else its latest stored
+        reading, else the target of its last executed change (None when nothing tells)."""
+        series = self.model.path(asset, setpoint)
+        if self.field.knows(series) and not _in_event_loop():
+            answer = asyncio.run(self.field.read(series))
+            if answer.value is not None:
+                return answer.value
+        found = self.registry.resolve(pa.array([series], pa.string()))[0].as_py()
+        if found is not None:
+            latest = self.points.latest([int(found)])
+            if latest.num_rows:
+                value = latest.column("value")[0].as_py()
+                if value is not None:
+                    return float(value)
+        executed = [
+            order["setpoint"]
+            for order in self.work_orders.in_states([OrderStatus.EXECUTED])
+            if order["asset"] == asset and order["action"] == setpoint
+        ]
+        return float(executed[-1]) if executed else None
 
     def record_run(self, run_id: str, summary: dict[str, Any]) -> None:
         """Keep a run's machine-readable summary."""
@@ -118,7 +178,9 @@ class Site:
         return summary
 
     def close(self) -> None:
-        """Close the stores."""
+        """Close the set-point sinks and the stores."""
+        if self._field is not None and not _in_event_loop():
+            asyncio.run(self._field.close())
         self.points.close()
         if self.points.hot is not self.store:
             self.store.close()
@@ -140,6 +202,7 @@ def open_site(config: SiteConfig | Path | str, data_dir: Path | str) -> Site:
     if not isinstance(config, SiteConfig):
         _keep_copy(Path(config), folder)
     store = DuckDBStore(store_path(site_config, folder))
+    bind_seal(store, Seal.open(folder))  # the audit trail and the ledger, sealed by the site key
     store.execute(_RUNS_DDL)
     registry = SeriesRegistry(store)
     model = SiteModel(site_config)

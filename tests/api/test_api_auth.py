@@ -1,16 +1,31 @@
-"""API tokens: stored hashed, checked in constant time, roles enforced with 401 and 403."""
+"""API users and tokens: names unique, tokens stored hashed and checked in constant time, roles
+enforced with 401 and 403."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from tests.api.fleet import Fleet, bearer
 
-from valueloop.api.auth import authenticate, issue_token, list_tokens, revoke_token, role_allows
+from valueloop.api.auth import (
+    ROLES,
+    Principal,
+    authenticate,
+    issue_token,
+    issue_user_token,
+    list_tokens,
+    revoke_token,
+    role_allows,
+    set_user_role,
+)
 from valueloop.errors import AuthError
 from valueloop.site import Site
+from valueloop.store.duckdb import DuckDBStore
 
 
 def test_only_the_hash_of_a_token_is_stored(site: Site) -> None:
@@ -59,11 +74,101 @@ def test_issue_checks_name_and_role(site: Site) -> None:
         issue_token(site.store, "  ", "viewer")
 
 
-def test_role_order() -> None:
-    assert role_allows("operator", "viewer") and role_allows("admin", "operator")
-    assert not role_allows("viewer", "operator")
-    assert role_allows("ingest", "ingest") and role_allows("admin", "ingest")
-    assert not role_allows("ingest", "viewer") and not role_allows("operator", "ingest")
+# whether a user holding the role of a row may do what needs the role of a column
+_MATRIX = """
+          viewer  operator  approver  admin  ingest
+viewer    yes     no        no        no     no
+operator  yes     yes       no        no     no
+approver  yes     yes       yes       no     no
+admin     yes     yes       yes       yes    yes
+ingest    no      no        no        no     yes
+"""
+
+
+def test_roles_are_ordered_viewer_operator_approver_admin() -> None:
+    header, *rows = (line.split() for line in _MATRIX.strip().splitlines())
+    allowed = {row[0]: dict(zip(header, row[1:], strict=True)) for row in rows}
+    assert tuple(header) == ROLES == tuple(allowed)
+    for held in ROLES:
+        for needed in ROLES:
+            assert role_allows(held, needed) is (allowed[held][needed] == "yes"), (held, needed)
+
+
+def test_a_name_is_one_user_whatever_its_case(site: Site) -> None:
+    issue_token(site.store, "Maria Rossi", "approver")
+    for again in ("maria rossi", "  MARIA ROSSI ", "Maria Rossi"):
+        with pytest.raises(AuthError, match="exists already") as refused:
+            issue_token(site.store, again, "admin")
+        assert "valueloop users token 'Maria Rossi'" in str(refused.value)
+    assert list_tokens(site.store).num_rows == 1
+
+
+def test_another_token_acts_as_the_same_user(site: Site) -> None:
+    first = issue_token(site.store, "Maria", "approver")
+    second = issue_user_token(site.store, " maria ")
+    assert first != second
+    maria = Principal(name="Maria", role="approver")
+    assert authenticate(site.store, first) == authenticate(site.store, second) == maria
+    revoke_token(site.store, first.split("_")[1])
+    with pytest.raises(AuthError, match="unknown or revoked"):
+        authenticate(site.store, first)
+    assert authenticate(site.store, second) == maria
+    third = issue_user_token(site.store, "MARIA")  # a user whose tokens were revoked remains
+    assert authenticate(site.store, third) == maria
+    listed = list_tokens(site.store).to_pylist()
+    assert [(row["name"], row["role"]) for row in listed] == [("Maria", "approver")] * 3
+    assert [row["revoked_at"] is None for row in listed] == [False, True, True]
+
+
+def test_another_token_needs_an_existing_user(site: Site) -> None:
+    with pytest.raises(AuthError, match=r"no user 'tom'.*valueloop users add tom --role ROLE"):
+        issue_user_token(site.store, "tom")
+
+
+def test_a_users_role_is_one_for_all_their_tokens(site: Site) -> None:
+    tokens = [issue_token(site.store, "maria", "operator"), issue_user_token(site.store, "maria")]
+    assert set_user_role(site.store, "MARIA", "approver") == Principal("maria", "approver")
+    assert {authenticate(site.store, token).role for token in tokens} == {"approver"}
+    roles = site.store.query("SELECT role FROM api_tokens").column("role").to_pylist()
+    assert roles == ["approver", "approver"]
+    with pytest.raises(AuthError, match="unknown role"):
+        set_user_role(site.store, "maria", "root")
+    with pytest.raises(AuthError, match="no user"):
+        set_user_role(site.store, "tom", "viewer")
+
+
+@pytest.fixture
+def legacy_store(tmp_path: Path) -> Iterator[DuckDBStore]:
+    """A store whose tokens were issued before users existed: maria twice, with two roles."""
+    store = DuckDBStore(tmp_path / "legacy.duckdb")
+    store.execute(
+        "CREATE TABLE api_tokens (token_id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, "
+        "role VARCHAR NOT NULL, token_hash VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL, "
+        "revoked_at TIMESTAMPTZ)"
+    )
+    legacy = [("a1", "Maria", "admin"), ("b2", "maria ", "operator"), ("c3", "tom", "viewer")]
+    for minute, (token_id, name, role) in enumerate(legacy):
+        secret_hash = hashlib.sha256(f"s{token_id}".encode()).hexdigest()
+        issued = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=minute)
+        store.execute(
+            "INSERT INTO api_tokens VALUES (?, ?, ?, ?, ?, NULL)",
+            [token_id, name, role, secret_hash, issued],
+        )
+    yield store
+    store.close()
+
+
+def test_tokens_issued_before_users_existed_are_adopted(legacy_store: DuckDBStore) -> None:
+    maria = Principal("Maria", "operator")  # one user, with the lesser of her two roles
+    tokens = ("vl_a1_sa1", "vl_b2_sb2")
+    assert {authenticate(legacy_store, token) for token in tokens} == {maria}
+    assert authenticate(legacy_store, "vl_c3_sc3") == Principal("tom", "viewer")
+    with pytest.raises(AuthError, match="exists already"):
+        issue_token(legacy_store, "MARIA", "viewer")
+    assert authenticate(legacy_store, issue_user_token(legacy_store, "maria")) == maria
+    assert set_user_role(legacy_store, "maria", "admin").role == "admin"
+    assert {authenticate(legacy_store, token).role for token in tokens} == {"admin"}
+    assert list_tokens(legacy_store).column("name").to_pylist() == ["Maria"] * 2 + ["tom", "Maria"]
 
 
 def test_api_routes_need_a_valid_token(client: TestClient, tokens: dict[str, str]) -> None:
@@ -96,13 +201,17 @@ def test_ingest_tokens_cannot_read(client: TestClient, tokens: dict[str, str]) -
     assert answer.status_code == 403
 
 
-def test_a_viewer_cannot_approve(client: TestClient, tokens: dict[str, str], fleet: Fleet) -> None:
+@pytest.mark.parametrize("role", ["viewer", "operator"])
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+def test_only_approvers_decide(
+    client: TestClient, tokens: dict[str, str], fleet: Fleet, role: str, decision: str
+) -> None:
     order = fleet.order_ids[0]
     answer = client.post(
-        f"/api/workorders/{order}/approve", headers=bearer(tokens["viewer"]), json={}
+        f"/api/workorders/{order}/{decision}", headers=bearer(tokens[role]), json={}
     )
     assert answer.status_code == 403
-    assert "needs operator" in answer.json()["detail"]
+    assert answer.json()["detail"] == f"role {role} may not do this; it needs approver"
     status = client.get(f"/api/workorders/{order}", headers=bearer(tokens["viewer"])).json()
     assert status["status"] == "proposed"
 

@@ -1,4 +1,4 @@
-"""The API's resources, read through a viewer's token and decided through an operator's."""
+"""The API's resources, read through a viewer's token and decided through an approver's."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ def viewer(tokens: dict[str, str]) -> dict[str, str]:
 
 
 @pytest.fixture
-def operator(site: Site) -> dict[str, str]:
-    return bearer(issue_token(site.store, "maria", "operator"))
+def approver(site: Site) -> dict[str, str]:
+    return bearer(issue_token(site.store, "maria", "approver"))
 
 
 def test_assets_carry_their_latest_prediction_and_risk(
@@ -112,47 +112,52 @@ def test_plans(client: TestClient, viewer: dict[str, str], fleet: Fleet) -> None
     assert client.get("/api/plans/PL-none", headers=viewer).status_code == 404
 
 
-def test_operator_approves_and_the_audit_shows_who_and_when(
-    client: TestClient, viewer: dict[str, str], operator: dict[str, str], fleet: Fleet
+def test_an_approver_approves_and_the_audit_shows_who_and_when(
+    client: TestClient, viewer: dict[str, str], approver: dict[str, str], fleet: Fleet
 ) -> None:
     order = fleet.order_ids[0]
     before = datetime.now().astimezone()
     answer = client.post(
-        f"/api/workorders/{order}/approve", json={"comment": "slot booked"}, headers=operator
+        f"/api/workorders/{order}/approve", json={"comment": "slot booked"}, headers=approver
     )
     assert answer.status_code == 200
     assert answer.json()["status"] == "approved" and answer.json()["updated_by"] == "maria"
     trail = client.get(f"/api/workorders/{order}/audit", headers=viewer).json()
     assert [(row["action"], row["actor"]) for row in trail] == [
         ("propose", "planner:cp-sat"),
+        ("approve", "maria"),
         ("approved", "maria"),
     ]
-    assert trail[1]["detail"] == {"from": "proposed", "comment": "slot booked"}
-    assert datetime.fromisoformat(trail[1]["recorded_at"]) >= before
-    again = client.post(f"/api/workorders/{order}/approve", headers=operator)
+    assert trail[2]["detail"] == {
+        "from": "proposed",
+        "comment": "slot booked",
+        "approvers": ["maria"],
+    }
+    assert datetime.fromisoformat(trail[2]["recorded_at"]) >= before
+    again = client.post(f"/api/workorders/{order}/approve", headers=approver)
     assert again.status_code == 409
-    assert "cannot become approved" in again.json()["detail"]
-    reject = client.post(f"/api/workorders/{order}/reject", headers=operator)
+    assert "only a proposed order" in again.json()["detail"]
+    reject = client.post(f"/api/workorders/{order}/reject", headers=approver)
     assert reject.status_code == 409
 
 
-def test_operator_rejects_without_a_body(
-    client: TestClient, operator: dict[str, str], fleet: Fleet
+def test_an_approver_rejects_without_a_body(
+    client: TestClient, approver: dict[str, str], fleet: Fleet
 ) -> None:
-    answer = client.post(f"/api/workorders/{fleet.order_ids[1]}/reject", headers=operator)
+    answer = client.post(f"/api/workorders/{fleet.order_ids[1]}/reject", headers=approver)
     assert answer.status_code == 200 and answer.json()["status"] == "rejected"
 
 
-def test_unknown_work_orders_are_404(client: TestClient, operator: dict[str, str]) -> None:
-    assert client.post("/api/workorders/WO-none/approve", headers=operator).status_code == 404
-    assert client.get("/api/workorders/WO-none/audit", headers=operator).status_code == 404
-    assert client.get("/api/workorders/WO-none", headers=operator).status_code == 404
+def test_unknown_work_orders_are_404(client: TestClient, approver: dict[str, str]) -> None:
+    assert client.post("/api/workorders/WO-none/approve", headers=approver).status_code == 404
+    assert client.get("/api/workorders/WO-none/audit", headers=approver).status_code == 404
+    assert client.get("/api/workorders/WO-none", headers=approver).status_code == 404
 
 
 def test_work_orders_by_status(
-    client: TestClient, viewer: dict[str, str], operator: dict[str, str], fleet: Fleet
+    client: TestClient, viewer: dict[str, str], approver: dict[str, str], fleet: Fleet
 ) -> None:
-    client.post(f"/api/workorders/{fleet.order_ids[2]}/approve", headers=operator)
+    client.post(f"/api/workorders/{fleet.order_ids[2]}/approve", headers=approver)
     proposed = client.get("/api/workorders", params={"status": "proposed"}, headers=viewer)
     assert [o["order_id"] for o in proposed.json()] == fleet.order_ids[:2]
     everything = client.get("/api/workorders", headers=viewer).json()
@@ -202,5 +207,5 @@ def test_no_summary_before_a_run(site: Site) -> None:
         assert len(assets) == 100 and {a["prediction"] is None for a in assets} == {True}
 
 
-def test_whoami(client: TestClient, operator: dict[str, str]) -> None:
-    assert client.get("/api/me", headers=operator).json() == {"name": "maria", "role": "operator"}
+def test_whoami(client: TestClient, approver: dict[str, str]) -> None:
+    assert client.get("/api/me", headers=approver).json() == {"name": "maria", "role": "approver"}

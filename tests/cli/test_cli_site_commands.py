@@ -10,9 +10,9 @@ import typer
 from tests.api.fleet import Fleet, populate
 from typer.testing import CliRunner
 
-from valueloop.api.auth import authenticate
+from valueloop.api.auth import authenticate, issue_token
 from valueloop.cli import report, users, workorders
-from valueloop.errors import ActionError, AuthError
+from valueloop.errors import AuthError
 from valueloop.packs.aviation import PACK
 from valueloop.site import Site, open_site
 
@@ -73,20 +73,45 @@ def test_users_add_refuses_an_unknown_role(data_dir: Path) -> None:
     assert result.exit_code == 2 and "root" in result.output
 
 
-def test_workorders_list_approve_reject_audit(data_dir: Path, fleet: Fleet) -> None:
+def _token(data_dir: Path, name: str, role: str) -> str:
+    site = _site(data_dir)
+    try:
+        return issue_token(site.store, name, role)
+    finally:
+        site.close()
+
+
+def _as(token: str, data_dir: Path, *args: str) -> tuple[int, str]:
+    result = runner.invoke(
+        workorders.app,
+        [*args, "--data-dir", str(data_dir), "--site", str(PACK.site_file)],
+        env={"VALUELOOP_TOKEN": token, "COLUMNS": "200"},
+    )
+    return result.exit_code, result.output
+
+
+def test_workorders_act_as_the_user_of_the_token(data_dir: Path, fleet: Fleet) -> None:
     first, second, _ = fleet.order_ids
+    maria = _token(data_dir, "maria", "approver")
+    tom = _token(data_dir, "tom", "approver")
+    olga = _token(data_dir, "olga", "operator")
     listing = _run(workorders.app, data_dir, "list", "--status", "proposed")
     assert all(order in listing for order in fleet.order_ids)
-    approved = _run(workorders.app, data_dir, "approve", first, "--by", "maria", "--comment", "ok")
-    assert approved.strip() == f"{first} approved by maria"
-    rejected = _run(workorders.app, data_dir, "reject", second, "--by", "tom")
-    assert rejected.strip() == f"{second} rejected by tom"
+    assert _as(maria, data_dir, "approve", first, "--comment", "ok") == (
+        0,
+        f"{first} approved (maintenance: )\n",
+    )
+    code, output = _as(olga, data_dir, "reject", second)
+    assert code == 1 and "olga holds the role operator" in output
+    assert _as(tom, data_dir, "reject", second)[0] == 0
     assert first not in _run(workorders.app, data_dir, "list", "--status", "proposed")
     trail = _run(workorders.app, data_dir, "audit", first)
     assert "maria" in trail and "approved" in trail and "planner:cp-sat" in trail
     assert "tom" in _run(workorders.app, data_dir, "audit")
-    with pytest.raises(ActionError, match="cannot become approved"):
-        _run(workorders.app, data_dir, "approve", first, "--by", "maria")
+    code, output = _as(maria, data_dir, "approve", first)
+    assert code == 1 and "only a proposed order" in output
+    code, output = _as("vl_nope_nope", data_dir, "approve", first)
+    assert code == 2 and "VALUELOOP_TOKEN" in output
 
 
 def test_report_command_writes_the_file(data_dir: Path, fleet: Fleet, tmp_path: Path) -> None:

@@ -1,24 +1,42 @@
 """A Modbus TCP device simulated by a real pymodbus server, run as its own process by the tests.
 
-``python tests/connectors/modbus_device.py --port N`` serves device id :data:`UNIT_ID` with the
-registers of :data:`KNOWN` (every data type, in every byte and word order, encoded here with
-:mod:`struct`), and an input register at :data:`COUNTER_ADDRESS` that goes up by one on every
-input-register read. Addresses not listed answer with an exception response (illegal address).
+``python tests/connectors/modbus_device.py --port N`` serves device id :data:`UNIT_ID` with:
+
+- the read-only registers of :data:`KNOWN` (every data type, in every byte and word order);
+- an input register at :data:`COUNTER_ADDRESS` that goes up by one on every input-register read;
+- the writable holding registers of :data:`SETPOINTS` (every data type in every byte and word
+  order, from :data:`SETPOINT_ADDRESS`, all 0 at start) and 16 writable coils from 0.
+
+Addresses not listed, and writes to read-only registers, answer with an exception response
+(illegal address). With ``--write-log PATH`` every write request received (functions 5, 6, 15
+and 16), accepted or not, is appended to PATH as one JSON line:
+``{"function": 16, "address": 100, "values": [17562, 20480]}``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import struct
+import itertools
+import json
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import get_args
 
+from pymodbus.pdu import ModbusPDU
 from pymodbus.server import StartAsyncTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
+
+from valueloop.connectors.modbus.registers import encode
+from valueloop.connectors.modbus.spec import REGISTER_WIDTH, Order, RegisterType
 
 UNIT_ID = 1
 COUNTER_ADDRESS = 20
 FAR_ADDRESS = 60
+SETPOINT_ADDRESS = 100
+COILS = 16
+WRITE_FUNCTIONS = (5, 6, 15, 16)
 
 
 @dataclass(frozen=True)
@@ -28,10 +46,10 @@ class Known:
     name: str
     table: str
     address: int
-    data_type: str
+    data_type: RegisterType
     value: float
-    byte_order: str = "big"
-    word_order: str = "big"
+    byte_order: Order = "big"
+    word_order: Order = "big"
 
 
 KNOWN = (
@@ -47,22 +65,29 @@ KNOWN = (
     Known("ir_uint16", "input", 2, "uint16", 7),
     Known("ir_int32_cdab", "input", 3, "int32", -42, "big", "little"),
 )
-"""The device's fixed values."""
-
-_FORMATS = {"int16": ">h", "uint16": ">H", "int32": ">i", "uint32": ">I", "float32": ">f"}
+"""The device's fixed values (read-only)."""
 
 
-def encode(known: Known) -> list[int]:
+def _setpoints() -> tuple[Known, ...]:
+    """A writable value of every type in every byte and word order, one after the other."""
+    setpoints: list[Known] = []
+    address = SETPOINT_ADDRESS
+    for data_type, byte_order, word_order in itertools.product(
+        get_args(RegisterType), get_args(Order), get_args(Order)
+    ):
+        name = f"sp_{data_type}_{byte_order}_{word_order}"
+        setpoints.append(Known(name, "holding", address, data_type, 0, byte_order, word_order))
+        address += REGISTER_WIDTH[data_type]
+    return tuple(setpoints)
+
+
+SETPOINTS = _setpoints()
+"""The device's writable holding registers, all 0 at start."""
+
+
+def registers(known: Known) -> list[int]:
     """The registers holding ``known`` in its byte and word order."""
-    data = struct.pack(
-        _FORMATS[known.data_type], int(known.value) if "int" in known.data_type else known.value
-    )
-    words = [data[i : i + 2] for i in range(0, len(data), 2)]
-    if known.word_order == "little":
-        words.reverse()
-    if known.byte_order == "little":
-        words = [word[::-1] for word in words]
-    return [int.from_bytes(word, "big") for word in words]
+    return encode(known.value, known.data_type, known.byte_order, known.word_order)
 
 
 async def _count_reads(
@@ -84,23 +109,53 @@ def device() -> SimDevice:
     tables: dict[str, list[SimData]] = {"holding": [], "input": []}
     for known in KNOWN:
         tables[known.table].append(
-            SimData(known.address, values=encode(known), datatype=DataType.REGISTERS)
+            SimData(
+                known.address,
+                values=registers(known),
+                datatype=DataType.REGISTERS,
+                readonly=known.table == "holding",
+            )
+        )
+    for setpoint in SETPOINTS:
+        tables["holding"].append(
+            SimData(setpoint.address, values=registers(setpoint), datatype=DataType.REGISTERS)
         )
     tables["input"].append(SimData(COUNTER_ADDRESS, values=[0], datatype=DataType.REGISTERS))
-    bits = [SimData(0, values=[False], datatype=DataType.BITS)]
+    coils = [SimData(0, values=[False] * COILS, datatype=DataType.BITS)]
+    inputs = [SimData(0, values=[False], datatype=DataType.BITS)]
     return SimDevice(
         id=UNIT_ID,
-        simdata=(bits, list(bits), tables["holding"], tables["input"]),
+        simdata=(coils, inputs, tables["holding"], tables["input"]),
         action=_count_reads,
     )
 
 
-async def serve(port: int) -> None:
+def log_writes(path: Path, sending: bool, pdu: ModbusPDU) -> ModbusPDU:
+    """Append a write request received to ``path``, before the device acts on it."""
+    if not sending and pdu.function_code in WRITE_FUNCTIONS:
+        values = pdu.registers if pdu.function_code in (6, 16) else [int(bit) for bit in pdu.bits]
+        line = {"function": pdu.function_code, "address": pdu.address, "values": values}
+        with path.open("a", encoding="utf-8") as log:
+            log.write(json.dumps(line) + "\n")
+    return pdu
+
+
+def written(path: Path) -> list[dict[str, int | list[int]]]:
+    """The write requests logged in ``path`` so far, oldest first."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+async def serve(port: int, write_log: Path | None) -> None:
     """Serve the device on ``port`` until killed."""
-    await StartAsyncTcpServer(device(), address=("127.0.0.1", port))
+    trace = None if write_log is None else partial(log_writes, write_log)
+    await StartAsyncTcpServer(device(), address=("127.0.0.1", port), trace_pdu=trace)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
-    asyncio.run(serve(parser.parse_args().port))
+    parser.add_argument("--write-log", type=Path, help="append every write request to this file")
+    arguments = parser.parse_args()
+    asyncio.run(serve(arguments.port, arguments.write_log))

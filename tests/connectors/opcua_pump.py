@@ -10,8 +10,9 @@ with an object ``Pump1`` (namespace :data:`NAMESPACE`, index 2) whose variables 
   deadband of 1 lets only the jumps through;
 - ``Temperature`` (Double, degC): ``60 + t mod 5`` with status UncertainLastUsableValue;
 - ``Mode`` (String): ``running``, a value no series can hold;
-- ``Setpoint`` (Double, bar, writable, starts at :data:`SETPOINT_START`) and ``Trim`` (Double,
-  writable, starts at 0), left alone by the simulation.
+- ``Setpoint`` (Double, bar, writable, starts at :data:`SETPOINT_START`), ``Trim`` (Double,
+  writable, starts at 0) and ``SpeedLimit`` (UInt16, rpm, writable, starts at
+  :data:`SPEED_LIMIT_START`), left alone by the simulation.
 
 The process prints ``READY`` once it listens.
 """
@@ -30,7 +31,14 @@ NAMESPACE = "urn:valueloop:test:pump"
 TICK_S = 0.05
 JUMP_EVERY = 10
 SETPOINT_START = 30.0
-UNITS = {"Pressure": "bar", "Flow": "m3/h", "Speed": "rpm", "Setpoint": "bar"}
+SPEED_LIMIT_START = 1500
+UNITS = {
+    "Pressure": "bar",
+    "Flow": "m3/h",
+    "Speed": "rpm",
+    "Setpoint": "bar",
+    "SpeedLimit": "rpm",
+}
 DATA_TYPES = {
     "Pressure": ua.VariantType.Double,
     "Flow": ua.VariantType.Double,
@@ -40,8 +48,10 @@ DATA_TYPES = {
     "Temperature": ua.VariantType.Double,
     "Setpoint": ua.VariantType.Double,
     "Trim": ua.VariantType.Double,
+    "SpeedLimit": ua.VariantType.UInt16,
 }
-WRITABLE = ("Setpoint", "Trim")
+WRITABLE = ("Setpoint", "Trim", "SpeedLimit")
+STARTS = {"Setpoint": SETPOINT_START, "SpeedLimit": SPEED_LIMIT_START}
 
 
 def endpoint(port: int) -> str:
@@ -77,7 +87,7 @@ async def serve(port: int) -> None:
     )
     nodes = {}
     for name, kind in DATA_TYPES.items():
-        start = SETPOINT_START if name == "Setpoint" else 0
+        start = STARTS.get(name, 0)
         node = await pump.add_variable(
             ua.NodeId(f"Pump1.{name}", index),
             ua.QualifiedName(name, index),

@@ -17,16 +17,25 @@ It reads commands on stdin, one a line, and answers ``done <command>`` on stdout
 When an NCMD ``Node Control/Rebirth`` arrives it prints ``rebirth``, publishes its births again,
 then prints ``reborn``.
 Values follow :func:`values` of the round number, stamped :func:`stamp_ms`.
+
+With ``--setpoints`` the device also has the writable metrics of :data:`SETPOINT_METRICS` (in its
+DBIRTH, not in the data rounds). A DCMD setting one of them, in its datatype, is applied: the
+node publishes a DDATA with the new value (the next seq) and appends a JSON line to the write log
+(``--write-log PATH``): device, metric, alias, datatype, value and ``"status": "applied"``. A DCMD
+for an unknown or read-only metric, or in another datatype, changes nothing and is logged with
+``"status": "refused"`` and the reason. Commands are handled one at a time, in arrival order.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import queue
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +67,13 @@ DEVICE_METRICS = {
     "Running": (12, pb.Boolean, ""),
     "Serial": (13, pb.String, ""),
 }
+SETPOINT_METRICS = {
+    "Setpoint": (14, pb.Double, "bar"),
+    "Speed Setpoint": (15, pb.Int32, "rpm"),
+}
+"""Writable device metrics (with ``--setpoints``), by name: alias, datatype and unit."""
+SETPOINT_START = {"Setpoint": 5.0, "Speed Setpoint": 1500}
+"""Their values until a DCMD changes them."""
 
 
 def values(step: int) -> dict[str, Any]:
@@ -74,6 +90,13 @@ def values(step: int) -> dict[str, Any]:
 def stamp_ms(step: int) -> int:
     """The timestamp of round ``step``, ms since 1970: one round per second."""
     return BASE_MS + step * 1000
+
+
+def _get_value(metric: Any, datatype: int) -> Any:
+    if datatype == pb.Int32:
+        raw = metric.int_value
+        return raw - 2**32 if raw >= 2**31 else raw
+    return metric.double_value if datatype == pb.Double else None
 
 
 def _set_value(metric: Any, datatype: int, value: Any) -> None:
@@ -94,18 +117,26 @@ def _set_value(metric: Any, datatype: int, value: Any) -> None:
 class EdgeNode:
     """The simulated node: one MQTT client, bdSeq and seq counters, the round number."""
 
-    def __init__(self, port: int, group: str, node: str) -> None:
+    def __init__(
+        self, port: int, group: str, node: str, setpoints: bool, write_log: Path | None
+    ) -> None:
         self.group, self.node = group, node
         self.bd_seq = 0
         self.seq = 0
         self.step = 0
         self.lock = threading.Lock()
+        self.writable = SETPOINT_METRICS if setpoints else {}
+        self.setpoints: dict[str, Any] = {name: SETPOINT_START[name] for name in self.writable}
+        self.write_log = write_log
+        self.commands: queue.Queue[Callable[[], None]] = queue.Queue()
+        threading.Thread(target=self._handle_commands, daemon=True).start()
         self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"sim-{group}-{node}")
         self.client.on_message = self._command
         death = self._payload(None, [("bdSeq", None, pb.Int64, self.bd_seq, None)])
         self.client.will_set(self.topic("NDEATH"), death, 1, False)
         self.client.connect("127.0.0.1", port, keepalive=5)
         self.client.subscribe(self.topic("NCMD"), 1)
+        self.client.subscribe(self.topic("DCMD", DEVICE), 1)
         self.client.loop_start()
 
     def topic(self, kind: str, device: str = "") -> str:
@@ -147,6 +178,7 @@ class EdgeNode:
             ]
             self._publish("NBIRTH", self._payload(0, node))
             device = [(n, a, t, now[n], u) for n, (a, t, u) in DEVICE_METRICS.items()]
+            device += [(n, a, t, self.setpoints[n], u) for n, (a, t, u) in self.writable.items()]
             self._publish("DBIRTH", self._payload(self._next_seq(), device), DEVICE)
 
     def data(self, rounds: int) -> None:
@@ -182,15 +214,49 @@ class EdgeNode:
             self.client.loop_stop()
 
     def _command(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
+        """Queue a command for the worker: publishing from the network thread would stall it."""
         payload = pb.Payload()
         payload.ParseFromString(message.payload)
-        if any(m.name == "Node Control/Rebirth" and m.boolean_value for m in payload.metrics):
+        if message.topic == self.topic("DCMD", DEVICE):
+            self.commands.put(lambda: self._device_command(payload))
+        elif any(m.name == "Node Control/Rebirth" and m.boolean_value for m in payload.metrics):
             print("rebirth", flush=True)
-            threading.Thread(target=self._reborn).start()
+            self.commands.put(self._reborn)
+
+    def _handle_commands(self) -> None:
+        while True:
+            self.commands.get()()
 
     def _reborn(self) -> None:
         self.births()
         print("reborn", flush=True)
+
+    def _device_command(self, payload: Any) -> None:
+        """Apply the writable metrics a DCMD sets; log every metric it names."""
+        aliases = {alias: name for name, (alias, _, _) in DEVICE_METRICS.items()}
+        aliases |= {alias: name for name, (alias, _, _) in self.writable.items()}
+        for metric in payload.metrics:
+            name = metric.name or aliases.get(metric.alias, f"alias {metric.alias}")
+            entry: dict[str, Any] = {"device": DEVICE, "metric": name, "alias": metric.alias}
+            entry["datatype"] = pb.DataType.Name(metric.datatype)
+            if name not in self.writable:
+                entry |= {"status": "refused", "reason": "not a writable metric"}
+            elif metric.datatype != self.writable[name][1]:
+                entry |= {"status": "refused", "reason": "not the datatype of its birth"}
+            else:
+                alias, datatype, _ = self.writable[name]
+                value = _get_value(metric, datatype)
+                with self.lock:
+                    self.setpoints[name] = value
+                    metrics = [(None, alias, datatype, value, None)]
+                    self._publish("DDATA", self._payload(self._next_seq(), metrics), DEVICE)
+                entry |= {"value": value, "status": "applied"}
+            self._log(entry)
+
+    def _log(self, entry: dict[str, Any]) -> None:
+        if self.write_log is not None:
+            with self.write_log.open("a", encoding="utf-8") as log:
+                log.write(json.dumps(entry) + "\n")
 
 
 def main() -> None:
@@ -198,8 +264,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--group", default="line1")
     parser.add_argument("--node", default="edge-1")
+    parser.add_argument("--setpoints", action="store_true", help="add the writable metrics")
+    parser.add_argument("--write-log", type=Path, help="JSON lines of the DCMD metrics handled")
     args = parser.parse_args()
-    node = EdgeNode(args.port, args.group, args.node)
+    node = EdgeNode(args.port, args.group, args.node, args.setpoints, args.write_log)
     print("ready", flush=True)
     for line in sys.stdin:
         command = line.strip()
@@ -213,9 +281,21 @@ def main() -> None:
 class Simulator:
     """The simulator process, driven from a test: commands in, events out."""
 
-    def __init__(self, port: int, group: str = "line1", node: str = "edge-1") -> None:
+    def __init__(
+        self,
+        port: int,
+        group: str = "line1",
+        node: str = "edge-1",
+        *,
+        setpoints: bool = False,
+        write_log: Path | None = None,
+    ) -> None:
         root = Path(__file__).resolve().parents[2]
         names = ["--group", group, "--node", node]
+        if setpoints:
+            names.append("--setpoints")
+        if write_log is not None:
+            names += ["--write-log", str(write_log)]
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tests.connectors.sparkplug_node", "--port", str(port), *names],
             cwd=root,

@@ -16,10 +16,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 from tests.connectors.opcua_pump import endpoint, node_id
-from tests.connectors.peers import PeerProcess, need_package
+from tests.connectors.peers import PeerProcess, free_port, need_package
 
-from valueloop.act.execute import execute_due
-from valueloop.act.workorders import OrderStatus, Proposal, WorkOrders
 from valueloop.config import connector_specs
 from valueloop.connectors.base import FieldDelivery, SetpointWrite
 from valueloop.connectors.check import check_connector
@@ -30,9 +28,9 @@ from valueloop.connectors.opcua import (
     browse,
     points_from_browse,
 )
+from valueloop.connectors.sinkcheck import check_sink
 from valueloop.model.assets import SeriesSpec
 from valueloop.site import Site
-from valueloop.store.duckdb import DuckDBStore
 
 pytestmark = pytest.mark.services
 
@@ -244,69 +242,98 @@ def test_browse_lists_the_pump_variables_with_types_access_and_units(pump: int) 
     assert {(s.series, s.data_type) for s in spec.setpoints} == {
         ("pump1/setpoint", "Double"),
         ("pump1/trim", "Double"),
+        ("pump1/speed_limit", "UInt16"),
     }
 
 
-def test_setpoint_is_written_only_after_approval_and_can_be_rolled_back(pump: int) -> None:
-    spec = _spec(
+def _setpoints(port: int, setpoints: list[dict[str, Any]]) -> OpcUaSink:
+    """A sink of the pump's ``setpoints`` (its readings: the pressure)."""
+    points = [{"node": node_id("Pressure"), "series": "pump1/pressure"}]
+    return OpcUaSink(_spec(port, points, setpoints=setpoints))
+
+
+def test_opcua_sink_passes_the_sink_contract(pump: int) -> None:
+    sink = _setpoints(
         pump,
-        [{"node": node_id("Pressure"), "series": "pump1/pressure"}],
-        setpoints=[{"node": node_id("Setpoint"), "series": "pump1/setpoint", "unit": "bar"}],
+        [
+            {"node": node_id("Setpoint"), "series": "pump1/setpoint", "unit": "bar"},
+            {"node": node_id("Setpoint"), "series": "pump1/setpoint_kpa", "scale": 100},
+            {"node": node_id("SpeedLimit"), "series": "pump1/speed_limit", "data_type": "UInt16"},
+        ],
     )
-    sink = OpcUaSink(spec)
-    orders = WorkOrders(DuckDBStore(":memory:"))
-    now = datetime.now(UTC)
+    values = {
+        f"{PREFIX}/pump1/setpoint": [42.5, -1.25],
+        f"{PREFIX}/pump1/setpoint_kpa": [4250.0, 3000.0],  # 42.5 and 30 bar
+        f"{PREFIX}/pump1/speed_limit": [1480.0, 65535.0, 1500.0],
+    }
+    assert asyncio.run(check_sink(sink, values, timeout=2.0)) == []
+
+
+def test_a_setpoint_write_reports_the_previous_value_so_it_can_be_rolled_back(pump: int) -> None:
+    sink = _setpoints(
+        pump, [{"node": node_id("Setpoint"), "series": "pump1/setpoint", "unit": "bar"}]
+    )
+    series = f"{PREFIX}/pump1/setpoint"
     before = asyncio.run(_read(pump, "Setpoint"))
     target = before + 12.5
-
-    def propose(value: float) -> str:
-        proposal = Proposal("pump1", "setpoint", now, 0.0, 0.0, setpoint=value)
-        return orders.propose("PL-SP", [proposal], actor="optimizer", model_version="test")[0]
-
-    order = propose(target)
-    assert (
-        asyncio.run(execute_due(orders, sink, until=now + timedelta(minutes=1), actor="loop")) == []
-    )
-    assert asyncio.run(_read(pump, "Setpoint")) == before
-    orders.approve(order, actor="maria")
-    executed = asyncio.run(
-        execute_due(orders, sink, until=now + timedelta(minutes=1), actor="loop")
-    )
-    assert [row["order_id"] for row in executed] == [order]
+    (result,) = asyncio.run(sink.write([SetpointWrite(series, target, "exec-1")]))
+    assert (result.reference, result.ok) == ("exec-1", True)
     assert asyncio.run(_read(pump, "Setpoint")) == target
-    assert orders.get(order)["status"] == OrderStatus.EXECUTED.value
-    audit = orders.audit_trail(order).to_pylist()
-    detail = json.loads(json.loads(audit[-1]["detail"])["comment"])
-    assert (detail["node"], detail["previous"], detail["written"]) == (
+    detail = json.loads(result.detail)
+    assert (detail["series"], detail["node"], detail["previous"], detail["written"]) == (
+        series,
         node_id("Setpoint"),
         before,
         target,
     )
-    rollback = propose(detail["previous_setpoint"])
-    orders.approve(rollback, actor="maria", comment=f"roll back {order}")
-    asyncio.run(execute_due(orders, sink, until=now + timedelta(minutes=1), actor="loop"))
-    assert asyncio.run(_read(pump, "Setpoint")) == before
-    assert orders.get(rollback)["status"] == OrderStatus.EXECUTED.value
-
-
-def test_writes_to_unmapped_or_missing_nodes_fail_with_the_reason(pump: int) -> None:
-    spec = _spec(
-        pump,
-        [{"node": node_id("Pressure"), "series": "pump1/pressure"}],
-        setpoints=[{"node": node_id("Nowhere"), "series": "pump1/valve"}],
+    (read_back,) = asyncio.run(sink.read([series]))
+    assert (read_back.series, read_back.value) == (series, target)
+    (rollback,) = asyncio.run(
+        sink.write([SetpointWrite(series, detail["previous_setpoint"], "exec-2")])
     )
-    at = datetime.now(UTC)
+    assert rollback.ok and json.loads(rollback.detail)["previous"] == target
+    assert asyncio.run(_read(pump, "Setpoint")) == before
+
+
+def test_writes_and_reads_of_unmapped_or_missing_nodes_fail_with_the_reason(pump: int) -> None:
+    sink = _setpoints(pump, [{"node": node_id("Nowhere"), "series": "pump1/valve"}])
+    valve, speed = f"{PREFIX}/pump1/valve", f"{PREFIX}/pump1/speed"
     results = asyncio.run(
-        OpcUaSink(spec).write(
-            [
-                SetpointWrite("pump1", "valve", 1.0, at, "w1"),
-                SetpointWrite("pump1", "speed", 1.0, at, "w2"),
-            ]
-        )
+        sink.write([SetpointWrite(valve, 1.0, "w1"), SetpointWrite(speed, 1.0, "w2")])
+    )
+    assert [(result.reference, result.ok) for result in results] == [("w1", False), ("w2", False)]
+    assert node_id("Nowhere") in results[0].detail and "BadNodeIdUnknown" in results[0].detail
+    assert valve in results[0].detail and speed in results[1].detail
+    answers = asyncio.run(sink.read([valve, speed]))
+    assert [answer.value for answer in answers] == [None, None]
+    assert "BadNodeIdUnknown" in answers[0].detail and speed in answers[1].detail
+
+
+def test_a_value_the_node_type_cannot_hold_is_refused_with_its_range(pump: int) -> None:
+    sink = _setpoints(
+        pump,
+        [{"node": node_id("SpeedLimit"), "series": "pump1/speed_limit", "data_type": "UInt16"}],
+    )
+    series = f"{PREFIX}/pump1/speed_limit"
+    before = asyncio.run(_read(pump, "SpeedLimit"))
+    results = asyncio.run(
+        sink.write([SetpointWrite(series, 70000, "w1"), SetpointWrite(series, -1, "w2")])
     )
     assert [result.ok for result in results] == [False, False]
-    assert node_id("Nowhere") in results[0].detail and "BadNodeIdUnknown" in results[0].detail
-    assert "pump1/speed" in results[1].detail
+    assert series in results[0].detail and "UInt16, 0 to 65535" in results[0].detail
+    assert "outside the range of UInt16" in results[1].detail
+    assert asyncio.run(_read(pump, "SpeedLimit")) == before
+
+
+def test_an_unreachable_server_fails_every_call_with_the_cause() -> None:
+    sink = _setpoints(
+        free_port(), [{"node": node_id("Setpoint"), "series": "pump1/setpoint", "unit": "bar"}]
+    )
+    series = f"{PREFIX}/pump1/setpoint"
+    (result,) = asyncio.run(sink.write([SetpointWrite(series, 1.0, "w1")]))
+    assert not result.ok and series in result.detail and "cannot open" in result.detail
+    (answer,) = asyncio.run(sink.read([series]))
+    assert answer.value is None and "cannot open" in answer.detail
 
 
 def test_source_reconnects_and_resubscribes_after_a_server_restart() -> None:

@@ -73,7 +73,7 @@ def test_operator_approves_a_work_order_in_the_console(site: Site, tmp_path: Pat
     from playwright.sync_api import sync_playwright
 
     fleet = populate(site)
-    token = issue_token(site.store, "maria", "operator")
+    token = issue_token(site.store, "maria", "approver")
     order = fleet.order_ids[0]
     outside: list[str] = []
     errors: list[str] = []

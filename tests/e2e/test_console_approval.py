@@ -20,7 +20,7 @@ def test_an_order_approved_through_the_api_restores_its_engine(tmp_path: Path) -
     assert summary["work_orders"]["proposed"] >= summary["plan_overhauls"]
     data = tmp_path / "data"
     site = open_site(PACK.site_file, data)
-    headers = {"Authorization": f"Bearer {issue_token(site.store, 'maria', 'operator')}"}
+    headers = {"Authorization": f"Bearer {issue_token(site.store, 'maria', 'approver')}"}
     site.close()
     with serving(data) as base:
         proposed = httpx.get(

@@ -33,6 +33,6 @@ def test_entries_carry_assumptions_and_the_chain_detects_edits() -> None:
     rows = ledger.entries("RUN-2").to_pylist()
     assert [row["value"] for row in rows] == [2.5e8, 52.4]
     assert json.loads(rows[0]["assumptions"])["prices"] == {"planned_overhaul": 2e6}
-    assert ledger.verify() == []
+    assert ledger.verify().ok
     store.execute("UPDATE ledger SET value = 1e8 WHERE seq = 2")
-    assert ledger.verify() == [2]
+    assert ledger.verify().first_broken == 2

@@ -30,7 +30,13 @@ from typing import Any
 import pyarrow as pa
 
 from valueloop.act.workorders import AUDIT_COLUMNS
-from valueloop.alarms.definitions import LIMIT_LEVELS, STALE, Priority, Transition
+from valueloop.alarms.definitions import (
+    LIMIT_LEVELS,
+    STALE,
+    EventAlarm,
+    Priority,
+    Transition,
+)
 from valueloop.alarms.evaluate import to_micros
 from valueloop.errors import ActionError
 from valueloop.store.appendonly import AppendOnlyLog
@@ -197,6 +203,16 @@ class AlarmBook:
                         [transition.ts, _number(transition.value), alarm.key, transition.ts],
                     )
         return changed
+
+    def raise_event(self, alarm: EventAlarm, at: datetime, value: float | None = None) -> str:
+        """Raise an event alarm at ``at`` (returned to normal at once); return its id."""
+        self.apply(
+            [
+                Transition(alarm, "activate", at, value, alarm.name),
+                Transition(alarm, "clear", at + timedelta(microseconds=1), value, alarm.name),
+            ]
+        )
+        return alarm_id(alarm.key, at)
 
     def expire_shelves(self, now: datetime) -> int:
         """Unshelve every point whose shelf ended at or before ``now`` (actor ``system``)."""

@@ -137,7 +137,33 @@ class StaleAlarm:
         return self.expected_interval * self.intervals
 
 
-Alarm = LimitAlarm | StaleAlarm
+EVENT = "event"
+"""The level of an alarm on an event rather than a value (a field write that failed)."""
+
+
+@dataclass(frozen=True)
+class EventAlarm:
+    """An alarm on an event of the platform's own, such as a set-point change that failed its
+    read-back or broke a guard: raised when it happens, returned to normal at once, so it waits
+    for an operator's acknowledgement like any alarm that returned unacknowledged."""
+
+    name: str
+    asset: str
+    priority: Priority
+    description: str = ""
+
+    @property
+    def level(self) -> str:
+        """Always ``event``."""
+        return EVENT
+
+    @property
+    def key(self) -> str:
+        """``name:event@asset``."""
+        return point_key(self.name, EVENT, self.asset)
+
+
+Alarm = LimitAlarm | StaleAlarm | EventAlarm
 TransitionKind = Literal["activate", "clear"]
 
 

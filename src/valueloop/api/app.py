@@ -1,7 +1,8 @@
 """The HTTP application: the REST API under ``/api``, the console at ``/`` and ``/healthz``.
 
 Every ``/api`` route needs a bearer token of role ``viewer`` or above (see
-:mod:`valueloop.api.auth`); deciding work orders needs ``operator``. The OpenAPI description is
+:mod:`valueloop.api.auth`); proposing work orders needs
+``operator``, deciding them ``approver``. The OpenAPI description is
 served at ``/openapi.json`` and browsable at ``/docs``.
 """
 
@@ -22,6 +23,7 @@ from valueloop.api.routers import (
     alarms,
     anomalies,
     assets,
+    audit,
     connectors,
     deadletters,
     ingest,
@@ -45,6 +47,7 @@ ROUTERS = (
     plans.router,
     workorders.router,
     ledger.router,
+    audit.router,
     deadletters.router,
     connectors.router,
     anomalies.router,

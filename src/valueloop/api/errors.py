@@ -12,23 +12,30 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from valueloop.errors import ActionError, AuthError, DataError, ValueloopError
+from valueloop.errors import (
+    ActionError,
+    AuthError,
+    DataError,
+    ForbiddenError,
+    LimitError,
+    ValueloopError,
+)
 
 logger = logging.getLogger(__name__)
+
+
+__all__ = ["ForbiddenError", "NotFoundError", "install_error_handlers", "status_of"]
 
 
 class NotFoundError(ValueloopError):
     """The requested resource does not exist."""
 
 
-class ForbiddenError(AuthError):
-    """The token is valid but its role does not allow the request."""
-
-
 _STATUS: dict[type[ValueloopError], int] = {
     NotFoundError: 404,
     ForbiddenError: 403,
     AuthError: 401,
+    LimitError: 422,
     ActionError: 409,
     DataError: 422,
 }

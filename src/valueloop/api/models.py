@@ -175,6 +175,60 @@ class WorkOrderOut(_Out):
     task: str = Field("", description="the maintenance task, or the set-point change, in words")
     source: str = Field("", description="what proposed it: a rule and its alarm, a plan")
     expected_value: float = Field(0.0, description="money it is expected to save (site currency)")
+    previous: float | None = Field(None, description="the set-point's value when proposed")
+    reason: str = ""
+    window_end: datetime | None = Field(None, description="a maintenance task's window end")
+    crew: str = ""
+    created_by: str = Field("", description="who proposed it")
+    rollback_of: str | None = Field(None, description="the executed change it reverses")
+    actual_cost: float | None = Field(None, description="a completed task's cost")
+    duration_h: float | None = Field(None, description="a completed task's duration, hours")
+    findings: str | None = None
+    approved_by: list[str] = Field(
+        default_factory=list, description="who approved it so far (never the proposer)"
+    )
+    approvals_needed: int = Field(1, description="approvals the site's policy asks for")
+
+
+class SetpointChangeIn(BaseModel):
+    """A proposed set-point change: to ``target``, or by ``change`` from the current value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["setpoint"] = "setpoint"
+    asset: Annotated[str, Field(min_length=1, max_length=200)]
+    setpoint: Annotated[str, Field(min_length=1, max_length=200)]
+    target: Annotated[float, Field(allow_inf_nan=False)] | None = None
+    change: Annotated[float, Field(allow_inf_nan=False)] | None = None
+    reason: Annotated[str, Field(max_length=2000)] = ""
+    expected_value: Annotated[float, Field(allow_inf_nan=False)] = 0.0
+    due_at: datetime | None = Field(None, description="when to write it (default: now)")
+
+
+class MaintenanceTaskIn(BaseModel):
+    """A proposed maintenance task on an asset, within a window, for a crew."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["maintenance"] = "maintenance"
+    asset: Annotated[str, Field(min_length=1, max_length=200)]
+    task: Annotated[str, Field(min_length=1, max_length=2000)]
+    window_start: datetime
+    window_end: datetime | None = None
+    crew: Annotated[str, Field(max_length=200)] = ""
+    expected_value: Annotated[float, Field(allow_inf_nan=False)] = 0.0
+
+
+WorkOrderIn = Annotated[SetpointChangeIn | MaintenanceTaskIn, Field(discriminator="kind")]
+"""A work order proposed by a person: a set-point change or a maintenance task."""
+
+
+class RollbackIn(BaseModel):
+    """Why an executed set-point change is to be rolled back."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, Field(max_length=2000)] = ""
 
 
 class DecisionIn(BaseModel):
@@ -218,8 +272,24 @@ class LedgerOut(_Out):
 
     run_id: str | None
     intact: bool
-    broken: list[int] = Field(description="Sequence numbers whose hash does not chain.")
+    broken: list[int] = Field(
+        description="The first entry that cannot be trusted, when the ledger is not intact."
+    )
     entries: list[LedgerEntryOut]
+
+
+class ChainReportOut(_Out):
+    """The verification of one sealed log (the audit trail, the value ledger)."""
+
+    log: str = Field(description="The log's table.")
+    ok: bool
+    checked: int = Field(description="Rows whose hash was recomputed.")
+    head_seq: int = Field(description="The log's last sequence number (0 when empty).")
+    first_broken: int | None = Field(
+        description="The first sequence number that cannot be trusted; for rows deleted from "
+        "the end, the first missing one."
+    )
+    reason: str = Field(description="Why the log does not verify; empty when it does.")
 
 
 class DeadLetterOut(_Out):

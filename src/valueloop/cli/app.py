@@ -56,6 +56,7 @@ def validate(site: Annotated[Path, typer.Argument(help="A site.yaml to check.")]
 
 def _register_subcommands() -> None:
     from valueloop.cli import (
+        audit,
         connect,
         edge,
         evaluation,
@@ -70,6 +71,7 @@ def _register_subcommands() -> None:
     app.add_typer(users.app, name="users", help="API users and their tokens.")
     app.add_typer(store.app, name="store", help="The time-series store: its hot and cold tiers.")
     app.add_typer(workorders.app, name="workorders", help="Review and decide work orders.")
+    app.add_typer(audit.app, name="audit", help="Verify the audit trail and the value ledger.")
     app.add_typer(connect.app, name="connect", help="Field servers and connector health.")
     app.add_typer(edge.app, name="edge", help="The edge agent: connectors, outbox, forwarding.")
     app.add_typer(letters.app, name="deadletter", help="Inputs that could not be stored.")

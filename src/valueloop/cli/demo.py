@@ -27,6 +27,7 @@ from valueloop.config import SiteConfig
 from valueloop.errors import ConfigError
 from valueloop.packs.base import Pack, get_pack
 from valueloop.site import COLD_FOLDER, Site, open_site, store_path
+from valueloop.store.seal import ANCHOR_FILE
 
 console = Console()
 
@@ -49,17 +50,23 @@ def approve_due(site: Site, actor: str, now: datetime) -> int:
         for order in site.work_orders.list(OrderStatus.PROPOSED).to_pylist()
         if order["due_at"] < window_end
     ]
+    desk = site.actions
     for order in due:
-        site.work_orders.approve(
-            order["order_id"], actor=actor, comment="due within the approval window"
+        desk.approve(
+            order["order_id"],
+            actor=actor,
+            role="approver",
+            comment="due within the approval window",
         )
     return len(due)
 
 
 def _wipe(config: SiteConfig, data_dir: Path) -> None:
-    """Remove the site's store (database, its write-ahead log, the cold tier) under ``data_dir``."""
+    """Remove the site's store (database, its write-ahead log, the anchors of its sealed logs,
+    the cold tier) under ``data_dir``; the audit key stays."""
     database = store_path(config, data_dir)
-    for stale in (database, database.with_name(database.name + ".wal")):
+    anchors = data_dir / ANCHOR_FILE
+    for stale in (database, database.with_name(database.name + ".wal"), anchors):
         stale.unlink(missing_ok=True)
     shutil.rmtree(data_dir / COLD_FOLDER, ignore_errors=True)
 

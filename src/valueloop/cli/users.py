@@ -1,12 +1,27 @@
-"""``valueloop users``: issue, list and revoke the API tokens of people and systems."""
+"""``valueloop users``: add the people and systems that use the API, issue, list and revoke their
+tokens, and tell who a token belongs to.
+
+A command refused (a name taken, an unknown user or token) prints why and exits with code 1.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 
-from valueloop.api.auth import Role, issue_token, list_tokens, revoke_token
+from valueloop.api.auth import (
+    Role,
+    authenticate,
+    issue_token,
+    issue_user_token,
+    list_tokens,
+    revoke_token,
+    set_user_role,
+)
+from valueloop.cli.identity import TokenFile, cli_principal
 from valueloop.cli.sitecmd import (
     DEFAULT_DATA_DIR,
     DEFAULT_SITE,
@@ -15,32 +30,82 @@ from valueloop.cli.sitecmd import (
     opened_site,
     print_rows,
 )
+from valueloop.errors import AuthError
 
 app = typer.Typer(help="API users and their tokens.", no_args_is_help=True)
 
+Name = Annotated[str, typer.Argument(metavar="NAME", help="The user; any case, as added.")]
+_ROLE_HELP = (
+    "viewer (reads), operator (proposes work orders, handles alarms), approver (approves and "
+    "rejects work orders, requests rollbacks), admin (everything) or ingest (sends data only)."
+)
 
-@app.command("add")
-def add(
-    name: Annotated[str, typer.Argument(help="Who the token is for; recorded as the actor.")],
-    role: Annotated[Role, typer.Option("--role", help="viewer, operator, admin or ingest.")],
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    site: SiteFile = DEFAULT_SITE,
-) -> None:
-    """Issue a token and print it; it is shown this once and stored only as a hash."""
-    with opened_site(site, data_dir) as opened:
-        token = issue_token(opened.store, name, role)
+
+@contextmanager
+def _refused() -> Iterator[None]:
+    """Turn a refusal into its message on stderr and exit code 1."""
+    try:
+        yield
+    except AuthError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from err
+
+
+def _show_once(token: str, name: str, role: str) -> None:
     typer.echo(token)
     typer.echo(f"token for {name} ({role}): keep it now, it cannot be shown again", err=True)
 
 
+@app.command("add")
+def add(
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="Who the user is; recorded as the actor.")
+    ],
+    role: Annotated[Role, typer.Option("--role", help=_ROLE_HELP)],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    site: SiteFile = DEFAULT_SITE,
+) -> None:
+    """Add a user and print their first token; it is shown this once and stored only as a hash.
+
+    A name is unique regardless of case; `users token NAME` gives an existing user another token.
+    """
+    with _refused(), opened_site(site, data_dir) as opened:
+        issued = issue_token(opened.store, name, role)
+    _show_once(issued, name.strip(), role)
+
+
+@app.command("token")
+def another_token(
+    name: Name, data_dir: DataDir = DEFAULT_DATA_DIR, site: SiteFile = DEFAULT_SITE
+) -> None:
+    """Issue another token for an existing user, with their role; it is shown this once."""
+    with _refused(), opened_site(site, data_dir) as opened:
+        issued = issue_user_token(opened.store, name)
+        principal = authenticate(opened.store, issued)
+    _show_once(issued, principal.name, principal.role)
+
+
+@app.command("role")
+def change_role(
+    name: Name,
+    new_role: Annotated[Role, typer.Argument(metavar="ROLE", help=_ROLE_HELP)],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    site: SiteFile = DEFAULT_SITE,
+) -> None:
+    """Change a user's role, for every token they hold."""
+    with _refused(), opened_site(site, data_dir) as opened:
+        principal = set_user_role(opened.store, name, new_role)
+    typer.echo(f"{principal.name} is now {principal.role}")
+
+
 @app.command("list")
 def list_users(data_dir: DataDir = DEFAULT_DATA_DIR, site: SiteFile = DEFAULT_SITE) -> None:
-    """List the tokens issued, with their role and whether they are revoked."""
+    """List the tokens issued, one a line, with their user, role and whether they are revoked."""
     with opened_site(site, data_dir) as opened:
         rows = list_tokens(opened.store)
     columns = {
         "token_id": "id",
-        "name": "name",
+        "name": "user",
         "role": "role",
         "created_at": "created",
         "revoked_at": "revoked",
@@ -50,11 +115,25 @@ def list_users(data_dir: DataDir = DEFAULT_DATA_DIR, site: SiteFile = DEFAULT_SI
 
 @app.command("revoke")
 def revoke(
-    token_id: Annotated[str, typer.Argument(help="The token's id, as shown by `users list`.")],
+    token_id: Annotated[
+        str, typer.Argument(metavar="TOKEN_ID", help="The token's id, as shown by `users list`.")
+    ],
     data_dir: DataDir = DEFAULT_DATA_DIR,
     site: SiteFile = DEFAULT_SITE,
 ) -> None:
-    """Revoke a token: it authenticates no further request."""
-    with opened_site(site, data_dir) as opened:
+    """Revoke a token: it authenticates no further request. The user's other tokens remain."""
+    with _refused(), opened_site(site, data_dir) as opened:
         revoke_token(opened.store, token_id)
     typer.echo(f"token {token_id} revoked")
+
+
+@app.command("whoami")
+def whoami(
+    token_file: TokenFile = None,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    site: SiteFile = DEFAULT_SITE,
+) -> None:
+    """The user and role of the token in $VALUELOOP_TOKEN (or --token-file), as commands see it."""
+    with opened_site(site, data_dir) as opened:
+        principal = cli_principal(opened.store, token_file)
+    typer.echo(f"{principal.name} ({principal.role})")

@@ -1,13 +1,20 @@
-"""``valueloop workorders``: list, approve and reject work orders, and read the audit trail."""
+"""``valueloop workorders``: propose, decide, roll back and complete work orders; read the audit.
+
+Every command that acts does so as the user of the API token in ``VALUELOOP_TOKEN`` (or
+``--token-file``), under the same policy as the API: limits on set-point changes, approvals by
+approvers other than the proposer, the number of approvals the site asks for.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 import typer
 
 from valueloop.act.workorders import OrderStatus
+from valueloop.cli.identity import TokenFile, cli_principal
 from valueloop.cli.sitecmd import (
     DEFAULT_DATA_DIR,
     DEFAULT_SITE,
@@ -16,21 +23,25 @@ from valueloop.cli.sitecmd import (
     opened_site,
     print_rows,
 )
+from valueloop.errors import ValueloopError
 
-app = typer.Typer(help="Review and decide work orders.", no_args_is_help=True)
+app = typer.Typer(help="Propose, decide and follow work orders.", no_args_is_help=True)
+propose_app = typer.Typer(help="Propose a set-point change or a maintenance task.")
+app.add_typer(propose_app, name="propose")
 
 OrderId = Annotated[str, typer.Argument(help="The work order's id, e.g. WO-1a2b3c4d5e.")]
-By = Annotated[str, typer.Option("--by", help="Who decides; recorded in the audit trail.")]
 Comment = Annotated[str, typer.Option("--comment", help="Why; recorded in the audit trail.")]
+Asset = Annotated[str, typer.Argument(help="The asset's name, e.g. machine-1.")]
 
 _ORDER_COLUMNS = {
     "order_id": "order",
+    "kind": "kind",
     "asset": "asset",
-    "action": "action",
+    "task": "what",
     "due_at": "due",
-    "failure_probability": "p(failure)",
-    "expected_cost": "expected cost",
+    "expected_value": "expected value",
     "status": "status",
+    "created_by": "proposed by",
     "updated_by": "by",
     "updated_at": "at",
 }
@@ -42,6 +53,22 @@ _AUDIT_COLUMNS = {
     "subject": "order",
     "detail": "detail",
 }
+
+
+def _print(order: dict[str, Any]) -> None:
+    typer.echo(f"{order['order_id']} {order['status']} ({order['kind']}: {order['task']})")
+
+
+def _acting(data_dir: Any, site: Any, token_file: Any, act: Callable[..., dict[str, Any]]) -> None:
+    """Run ``act(opened site, principal)`` and print the order; a refusal exits with code 1."""
+    with opened_site(site, data_dir) as opened:
+        principal = cli_principal(opened.store, token_file)
+        try:
+            order = act(opened, principal)
+        except ValueloopError as err:
+            typer.echo(f"refused: {err}", err=True)
+            raise typer.Exit(1) from err
+    _print(order)
 
 
 @app.command("list")
@@ -58,26 +85,146 @@ def list_orders(
     print_rows(rows, _ORDER_COLUMNS, f"Work orders ({status.value if status else 'all'})")
 
 
-def _decision(decision: OrderStatus, summary: str) -> Callable[..., None]:
-    """A command that moves a proposed work order to ``decision``."""
+@propose_app.command("setpoint")
+def propose_setpoint(
+    asset: Asset,
+    setpoint: Annotated[str, typer.Argument(help="The set-point's name, e.g. speed_setpoint.")],
+    target: Annotated[float | None, typer.Option("--to", help="The new value.")] = None,
+    change: Annotated[
+        float | None, typer.Option("--by", help="Or a change from the current value.")
+    ] = None,
+    reason: Annotated[str, typer.Option("--reason", help="Why, in words.")] = "",
+    expected_value: Annotated[
+        float, typer.Option("--expected-value", help="Money it should save (site currency).")
+    ] = 0.0,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    site: SiteFile = DEFAULT_SITE,
+    token_file: TokenFile = None,
+) -> None:
+    """Propose a set-point change; one outside its limits is refused, naming the limit."""
+    _acting(
+        data_dir,
+        site,
+        token_file,
+        lambda opened, principal: opened.actions.propose_setpoint(
+            asset,
+            setpoint,
+            target=target,
+            change=change,
+            reason=reason,
+            expected_value=expected_value,
+            actor=principal.name,
+        ),
+    )
 
-    def decide(
-        order_id: OrderId,
-        by: By,
-        comment: Comment = "",
-        data_dir: DataDir = DEFAULT_DATA_DIR,
-        site: SiteFile = DEFAULT_SITE,
-    ) -> None:
-        with opened_site(site, data_dir) as opened:
-            order = opened.work_orders.transition(order_id, decision, actor=by, comment=comment)
-        typer.echo(f"{order['order_id']} {order['status']} by {order['updated_by']}")
 
-    decide.__doc__ = summary
-    return decide
+@propose_app.command("task")
+def propose_task(
+    asset: Asset,
+    task: Annotated[str, typer.Argument(help="The task, e.g. 'inspect bearings'.")],
+    start: Annotated[datetime, typer.Option("--start", help="Window start (ISO 8601).")],
+    end: Annotated[datetime | None, typer.Option("--end", help="Window end.")] = None,
+    crew: Annotated[str, typer.Option("--crew", help="Who does it.")] = "",
+    expected_value: Annotated[
+        float, typer.Option("--expected-value", help="Money it should save (site currency).")
+    ] = 0.0,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    site: SiteFile = DEFAULT_SITE,
+    token_file: TokenFile = None,
+) -> None:
+    """Propose a maintenance task within a window."""
+    _acting(
+        data_dir,
+        site,
+        token_file,
+        lambda opened, principal: opened.actions.propose_task(
+            asset,
+            task,
+            window_start=start.astimezone(),
+            window_end=None if end is None else end.astimezone(),
+            crew=crew,
+            expected_value=expected_value,
+            actor=principal.name,
+        ),
+    )
 
 
-app.command("approve")(_decision(OrderStatus.APPROVED, "Approve a proposed work order."))
-app.command("reject")(_decision(OrderStatus.REJECTED, "Reject a proposed work order."))
+@app.command("approve")
+def approve(
+    order_id: OrderId,
+    comment: Comment = "",
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    site: SiteFile = DEFAULT_SITE,
+    token_file: TokenFile = None,
+) -> None:
+    """Approve a proposed work order as the token's user (never the proposer)."""
+    _acting(
+        data_dir,
+        site,
+        token_file,
+        lambda opened, principal: opened.actions.approve(
+            order_id, actor=principal.name, role=principal.role, comment=comment
+        ),
+    )
+
+
+@app.command("reject")
+def reject(
+    order_id: OrderId,
+    comment: Comment = "",
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    site: SiteFile = DEFAULT_SITE,
+    token_file: TokenFile = None,
+) -> None:
+    """Reject a proposed work order as the token's user."""
+    _acting(
+        data_dir,
+        site,
+        token_file,
+        lambda opened, principal: opened.actions.reject(
+            order_id, actor=principal.name, role=principal.role, comment=comment
+        ),
+    )
+
+
+@app.command("rollback")
+def rollback(
+    order_id: OrderId,
+    reason: Annotated[str, typer.Option("--reason", help="Why, in words.")] = "",
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    site: SiteFile = DEFAULT_SITE,
+    token_file: TokenFile = None,
+) -> None:
+    """Propose to roll an executed set-point change back to its audited previous value."""
+    _acting(
+        data_dir,
+        site,
+        token_file,
+        lambda opened, principal: opened.actions.rollback(
+            order_id, actor=principal.name, reason=reason
+        ),
+    )
+
+
+@app.command("complete")
+def complete(
+    order_id: OrderId,
+    cost: Annotated[float, typer.Option("--cost", help="Actual cost (site currency).", min=0)],
+    hours: Annotated[float, typer.Option("--hours", help="How long it took.", min=0)],
+    findings: Annotated[str, typer.Option("--findings", help="What was found.")] = "",
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    site: SiteFile = DEFAULT_SITE,
+    token_file: TokenFile = None,
+) -> None:
+    """Close a dispatched maintenance task with its actual cost, duration and findings."""
+    _acting(
+        data_dir,
+        site,
+        token_file,
+        lambda opened, principal: opened.actions.complete(
+            order_id, actor=principal.name, actual_cost=cost, duration_h=hours, findings=findings
+        ),
+    )
 
 
 @app.command("audit")
@@ -88,7 +235,7 @@ def audit(
     data_dir: DataDir = DEFAULT_DATA_DIR,
     site: SiteFile = DEFAULT_SITE,
 ) -> None:
-    """Print the hash-chained audit trail: who did what to which order, and when."""
+    """Print the audit trail: who did what to which order, and when."""
     with opened_site(site, data_dir) as opened:
         rows = opened.work_orders.audit_trail(order_id)
     print_rows(rows, _AUDIT_COLUMNS, f"Audit trail of {order_id}" if order_id else "Audit trail")

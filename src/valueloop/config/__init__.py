@@ -13,6 +13,8 @@ from valueloop.config.connectors import connector_specs
 from valueloop.config.site import (
     AssetSpec,
     DecisionsSpec,
+    KindPolicy,
+    MaintenanceSpec,
     PlannerSpec,
     PolicySpec,
     RuleSpec,
@@ -20,12 +22,14 @@ from valueloop.config.site import (
     SiteInfo,
     StoreSpec,
     TariffSpec,
+    WebhookSpec,
 )
 from valueloop.config.types import (
     AlarmSpec,
     AssetType,
     BindingSpec,
     CostsSpec,
+    GuardSpec,
     SetpointSpec,
     SignalSpec,
 )
@@ -38,7 +42,10 @@ __all__ = [
     "BindingSpec",
     "CostsSpec",
     "DecisionsSpec",
+    "GuardSpec",
     "KindCatalogue",
+    "KindPolicy",
+    "MaintenanceSpec",
     "PlannerSpec",
     "PolicySpec",
     "RuleSpec",
@@ -48,6 +55,7 @@ __all__ = [
     "SiteInfo",
     "StoreSpec",
     "TariffSpec",
+    "WebhookSpec",
     "connector_specs",
     "load_site",
     "parse_duration",

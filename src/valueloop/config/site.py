@@ -171,14 +171,47 @@ class DecisionsSpec(Strict):
     planners: list[PlannerSpec] = Field(default_factory=list)
 
 
-class PolicySpec(Strict):
-    """How proposals become work orders: who approves, how many, within what window."""
+Approval = Literal["manual", "auto", "two_person"]
+OrderKind = Literal["maintenance", "setpoint"]
 
-    approval: Literal["manual", "auto", "two_person"] = "manual"
+
+def _two_person(value: Any) -> Any:
+    """Two-person approval means at least two approvals."""
+    if isinstance(value, dict) and value.get("approval") == "two_person":
+        return {**value, "approvals": max(int(value.get("approvals", 2)), 2)}
+    return value
+
+
+class KindPolicy(Strict):
+    """The approval of one kind of work order (maintenance or set-point)."""
+
+    approval: Approval = "manual"
+    approvals: Annotated[int, Field(ge=1, le=5)] = 1
+
+    @model_validator(mode="before")
+    @classmethod
+    def _two(cls, value: Any) -> Any:
+        return _two_person(value)
+
+
+class PolicySpec(Strict):
+    """How proposals become work orders: who approves, how many, within what windows.
+
+    ``manual``: approvers decide (``approvals`` of them, never the proposer); ``two_person``: at
+    least two; ``auto``: a set-point change inside its type's ``auto`` band is approved by the
+    site's policy itself, any other change needs ``approvals`` people. A proposal still undecided
+    ``approve_within`` after it fell due expires, and so does an approved set-point change not
+    executed within ``execute_within`` of its approval. ``kinds`` overrides the approval per
+    kind.
+    """
+
+    approval: Approval = "manual"
     approvals: Annotated[int, Field(ge=1, le=5)] = 1
     approve_within: timedelta = timedelta(days=7)
+    execute_within: timedelta = timedelta(hours=1)
+    kinds: dict[OrderKind, KindPolicy] = Field(default_factory=dict)
 
-    @field_validator("approve_within", mode="before")
+    @field_validator("approve_within", "execute_within", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
         return duration_field(value)
@@ -186,10 +219,38 @@ class PolicySpec(Strict):
     @model_validator(mode="before")
     @classmethod
     def _two(cls, value: Any) -> Any:
-        """Two-person approval means at least two approvals."""
-        if isinstance(value, dict) and value.get("approval") == "two_person":
-            return {**value, "approvals": max(int(value.get("approvals", 2)), 2)}
-        return value
+        return _two_person(value)
+
+    def of(self, kind: str) -> KindPolicy:
+        """The approval policy of work orders of ``kind``."""
+        policy = self.kinds.get(kind)  # type: ignore[call-overload]
+        return policy or KindPolicy(approval=self.approval, approvals=self.approvals)
+
+
+class WebhookSpec(Strict):
+    """An external maintenance system that receives approved maintenance tasks.
+
+    Each task is POSTed as JSON to ``url``, signed with HMAC-SHA256 under the secret read from the
+    environment variable ``secret_env`` (never from this file), with the order id as the
+    ``Idempotency-Key``; a failed delivery is retried with doubling backoff up to ``retry_max``.
+    """
+
+    url: Annotated[str, Field(pattern=r"^https?://[^\s]+$")]
+    secret_env: Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")] = "VALUELOOP_WEBHOOK_SECRET"
+    timeout: timedelta = timedelta(seconds=10)
+    retry_initial: timedelta = timedelta(seconds=5)
+    retry_max: timedelta = timedelta(minutes=10)
+
+    @field_validator("timeout", "retry_initial", "retry_max", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return duration_field(value)
+
+
+class MaintenanceSpec(Strict):
+    """Where approved maintenance tasks go: a webhook to the site's maintenance system."""
+
+    webhook: WebhookSpec | None = None
 
 
 class TariffSpec(Strict):
@@ -215,6 +276,7 @@ class SiteConfig(Strict):
     alarms: list[AlarmSpec] = Field(default_factory=list, description="site-level alarms")
     decisions: DecisionsSpec = DecisionsSpec()
     policy: PolicySpec = PolicySpec()
+    maintenance: MaintenanceSpec = MaintenanceSpec()
     tariffs: dict[Name, TariffSpec] = Field(default_factory=dict)
     store: StoreSpec = StoreSpec()
     packs: list[Name] = Field(

@@ -46,8 +46,45 @@ class SignalSpec(Strict):
     _duration = _durations("expected_interval")
 
 
+class AutoBand(Strict):
+    """A band narrower than a set-point's limits inside which a change is approved automatically."""
+
+    min: float
+    max: float
+    max_step: Annotated[float, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        return self
+
+
+class GuardSpec(Strict):
+    """A limit on a signal watched after a set-point change: broken within ``within``, the change
+    is rolled back automatically (and an alarm raised)."""
+
+    signal: Name
+    above: float | None = None
+    below: float | None = None
+    within: timedelta = Field(timedelta(minutes=10), description="how long after the change")
+
+    _duration = _durations("within")
+
+    @model_validator(mode="after")
+    def _limit(self) -> Self:
+        if self.above is None and self.below is None:
+            raise ValueError("a guard needs above or below")
+        return self
+
+
 class SetpointSpec(Strict):
-    """A writable set-point with its limits: a change outside them is refused."""
+    """A writable set-point with its limits: a change outside them is refused.
+
+    ``max_step`` bounds one change from the current value, ``min_interval`` the time between two
+    changes of the same asset's set-point. An executed change is verified when the field reads
+    back the target within ``tolerance`` (default: 0.1 % of the range) before ``verify_within``.
+    """
 
     unit: str = ""
     min: float
@@ -55,14 +92,39 @@ class SetpointSpec(Strict):
     max_step: Annotated[float, Field(gt=0)] | None = Field(
         None, description="largest change from the current value in one write"
     )
+    min_interval: timedelta | None = Field(
+        None, description="least time between two changes of this set-point on one asset"
+    )
+    tolerance: Annotated[float, Field(ge=0)] | None = Field(
+        None, description="read-back tolerance, in the set-point's unit"
+    )
+    verify_within: timedelta = Field(
+        timedelta(seconds=30), description="how long the read-back may take"
+    )
+    auto: AutoBand | None = Field(
+        None, description="changes inside this band are approved automatically"
+    )
+    guards: list[GuardSpec] = Field(
+        default_factory=list, description="limits that roll a change back when broken after it"
+    )
     signal: Name | None = Field(None, description="the signal that shows the set-point's effect")
     description: str = ""
+
+    _duration = _durations("min_interval", "verify_within")
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
         if self.min > self.max:
             raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        if self.auto is not None and (self.auto.min < self.min or self.auto.max > self.max):
+            raise ValueError("the auto band must lie inside min and max")
         return self
+
+    def read_tolerance(self) -> float:
+        """The read-back tolerance in the set-point's unit."""
+        if self.tolerance is not None:
+            return self.tolerance
+        return max((self.max - self.min) * 1e-3, 1e-9)
 
 
 class AttributeSpec(Strict):

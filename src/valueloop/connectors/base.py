@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from importlib.metadata import entry_points
 from typing import ClassVar, Protocol
 
@@ -35,22 +34,34 @@ class Delivery:
 
 @dataclass(frozen=True)
 class SetpointWrite:
-    """A command to the field: set ``signal`` of ``asset`` to ``value`` at ``at``."""
+    """A command to the field: set the set-point ``series`` (its full path) to ``value``.
 
-    asset: str
-    signal: str
+    ``value`` is in the set-point's unit (the sink applies its mapping's scale and offset);
+    ``reference`` is the execution id, carried to the device where the protocol allows it (the
+    MQTT correlation id), so that a command and its confirmation can be matched.
+    """
+
+    series: str
     value: float
-    at: datetime
     reference: str
 
 
 @dataclass(frozen=True)
 class WriteResult:
-    """The field's answer to one :class:`SetpointWrite`."""
+    """The field's answer to one :class:`SetpointWrite`: accepted or not, and why."""
 
     reference: str
     ok: bool
     detail: str
+
+
+@dataclass(frozen=True)
+class ReadBack:
+    """The value a set-point holds now, in its unit; ``None`` with the reason when unknown."""
+
+    series: str
+    value: float | None
+    detail: str = ""
 
 
 class Source(Protocol):
@@ -99,10 +110,31 @@ class FieldSource(Protocol):
 
 
 class Sink(Protocol):
-    """A field destination for set-point writes (used only through the approval path of act/)."""
+    """A connector's set-points, written only through the approval path of act/.
+
+    ``targets`` are the full series paths of the set-points the sink can write. ``read`` and
+    ``write`` may each be called from a different event loop (the engine runs one per step), so a
+    sink keeps no loop-bound object between calls; a background thread of its own (paho's network
+    loop) is fine. A failure is a result (``ok=False`` or ``value=None`` with the reason), never an
+    exception.
+    """
+
+    name: str
+
+    def targets(self) -> Sequence[str]:
+        """The series paths of every set-point this sink writes."""
+        ...
+
+    async def read(self, series: Sequence[str]) -> Sequence[ReadBack]:
+        """The value each set-point holds now, as the field reports it."""
+        ...
 
     async def write(self, writes: Sequence[SetpointWrite]) -> Sequence[WriteResult]:
-        """Apply ``writes`` and report each outcome."""
+        """Apply ``writes`` in order and report each outcome."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections and threads; the sink is not used afterwards."""
         ...
 
 
@@ -127,3 +159,16 @@ def connector_class(kind: str) -> type:
                 return loaded
     known = sorted(entry.name for entry in entry_points(group="valueloop.connectors"))
     raise ConfigError(f"unknown connector kind {kind!r}; installed: {', '.join(known) or 'none'}")
+
+
+def sink_for(spec: ConnectorSpec) -> Sink | None:
+    """The set-point sink of a connector spec, or None when its kind writes nothing.
+
+    Sinks register by entry point group ``valueloop.sinks`` under their connector's kind and are
+    built from the same validated spec as the connector that reads.
+    """
+    for entry in entry_points(group="valueloop.sinks"):
+        if entry.name == spec.kind:
+            sink: Sink = entry.load()(spec)
+            return sink
+    return None

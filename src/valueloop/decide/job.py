@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 import pyarrow as pa
 
+from valueloop.act.desk import ActionDesk
 from valueloop.act.workorders import OrderStatus, Proposal, WorkOrders
 from valueloop.config import RuleSpec
 from valueloop.decide.rules import (
@@ -23,6 +24,7 @@ from valueloop.decide.rules import (
     proposal,
 )
 from valueloop.engine.job import JobResult
+from valueloop.errors import LimitError
 from valueloop.model.site import SiteModel
 
 AlarmRows = Callable[[datetime | None, datetime], pa.Table]
@@ -34,6 +36,9 @@ ForecastRows = Callable[[str, str, datetime, datetime], pa.Table]
 
 LatestValue = Callable[[str, str], float | None]
 """``(asset, signal) -> its latest stored value``, for set-point changes given as a change."""
+
+DeskAt = Callable[[datetime], ActionDesk]
+"""``now -> the action desk on the engine's clock``: set-point changes go through its limits."""
 
 ACTOR = "rules"
 
@@ -49,6 +54,7 @@ class RuleJob:
         alarms: AlarmRows,
         forecasts: ForecastRows,
         latest: LatestValue,
+        desk_at: DeskAt | None = None,
         *,
         every: timedelta = timedelta(seconds=5),
     ) -> None:
@@ -60,6 +66,8 @@ class RuleJob:
         self.alarms = alarms
         self.forecasts = forecasts
         self.latest = latest
+        self.desk_at = desk_at
+        self._refused: set[str] = set()
 
     def _forecast_firings(self, rule: RuleSpec, now: datetime) -> list[Firing]:
         binding = rule.when.forecast
@@ -109,18 +117,49 @@ class RuleJob:
                 firings.extend(self._forecast_firings(rule, now))
         done = self.orders.sources("rule:")
         proposals: list[Proposal] = []
+        changes: list[Proposal] = []
         for firing in sorted(firings, key=lambda f: (f.at, f.asset, f.rule.name)):
             current = None
             if firing.rule.propose.change is not None and firing.rule.propose.setpoint:
                 current = self.latest(firing.asset, firing.rule.propose.setpoint)
             candidate = proposal(firing, self.model, current)
-            if candidate.source not in done:
+            if candidate.source in done or candidate.source in self._refused:
+                continue
+            done.add(candidate.source)
+            if candidate.kind == "setpoint" and self.desk_at is not None:
+                changes.append(candidate)
+            else:
                 proposals.append(candidate)
-                done.add(candidate.source)
         if proposals:
             self.orders.propose("rules", proposals, actor=ACTOR, model_version="")
-        return JobResult(
-            watermark=now,
-            message=f"{len(proposals)} proposed" if proposals else "nothing to propose",
-            rows=len(proposals),
-        )
+        refused = self._propose_changes(changes, now)
+        proposed = len(proposals) + len(changes) - len(refused)
+        message = f"{proposed} proposed" if proposed else "nothing to propose"
+        if refused:
+            message += f"; {len(refused)} refused: {refused[0]}"
+        return JobResult(watermark=now, message=message, rows=proposed)
+
+    def _propose_changes(self, changes: Sequence[Proposal], now: datetime) -> list[str]:
+        """Propose set-point changes through the desk's limits; return why any was refused.
+
+        A refused change is not proposed again by the same firing.
+        """
+        if not changes or self.desk_at is None:
+            return []
+        desk = self.desk_at(now)
+        refused = []
+        for change in changes:
+            try:
+                desk.propose_setpoint(
+                    change.asset,
+                    change.action,
+                    target=change.setpoint,
+                    reason=change.task,
+                    actor=ACTOR,
+                    source=change.source,
+                    due_at=change.due_at,
+                )
+            except LimitError as err:
+                self._refused.add(change.source)
+                refused.append(str(err))
+        return refused

@@ -17,8 +17,17 @@ from typing import cast
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from valueloop.act.dispatch import DispatchBook, Dispatcher, secret_from_env
+from valueloop.act.execute import Executor
+from valueloop.act.job import ActJob
 from valueloop.alarms.book import AlarmBook
-from valueloop.alarms.definitions import LimitAlarm, LimitLevel, Priority, StaleAlarm
+from valueloop.alarms.definitions import (
+    EventAlarm,
+    LimitAlarm,
+    LimitLevel,
+    Priority,
+    StaleAlarm,
+)
 from valueloop.alarms.job import AlarmJob
 from valueloop.analytics.binding import AnalyticsJob, ResolvedBinding
 from valueloop.analytics.catalogue import KINDS
@@ -188,9 +197,8 @@ def _latest(site: Site, asset: str, signal: str) -> float | None:
     return None if value is None else float(value)
 
 
-def _forecast_rows(
-    site: Site, asset: str, signal: str, after: datetime, until: datetime
-) -> pa.Table:
+def _rows(site: Site, asset: str, signal: str, after: datetime, until: datetime) -> pa.Table:
+    """Rows (ts, value) of a signal or derived series of ``asset`` in (after, until]."""
     series = _ids(site, asset, [signal])
     rows = site.points.read(list(series), after, until)
     return rows.select(["ts", "value"]).filter(pc.greater(rows["ts"], pa.scalar(after)))
@@ -220,10 +228,9 @@ def site_jobs(site: Site) -> list[Job]:
                 site.config.decisions.rules,
                 site.work_orders,
                 book.raised_between,
-                lambda asset, signal, after, until: _forecast_rows(
-                    site, asset, signal, after, until
-                ),
+                lambda asset, signal, after, until: _rows(site, asset, signal, after, until),
                 lambda asset, signal: _latest(site, asset, signal),
+                site.actions_at,
             )
         )
     for planner in site.config.decisions.planners:
@@ -242,12 +249,42 @@ def site_jobs(site: Site) -> list[Job]:
                 ),
             )
         )
+    jobs.append(act_job(site))
     packs = available_packs()
     for name in site.config.packs:
         pack = packs[name]
         if pack.jobs is not None:
             jobs.extend(pack.jobs(site))
     return jobs
+
+
+def act_job(site: Site) -> ActJob:
+    """The job acting on the site's approved work orders, with its alarms and connectors."""
+    book = AlarmBook(site.store)
+
+    def raise_alarm(asset: str, name: str, description: str, at: datetime) -> None:
+        book.raise_event(EventAlarm(name, asset, Priority.HIGH, description), at)
+
+    webhook = site.config.maintenance.webhook
+    dispatcher = (
+        None
+        if webhook is None
+        else Dispatcher(
+            webhook,
+            secret_from_env(webhook),
+            DispatchBook(site.store),
+            site=site.model.name,
+            currency=site.config.site.currency,
+        )
+    )
+    desk = site.actions
+    return ActJob(
+        desk,
+        Executor(site.work_orders, site.model, site.config.policy, site.field, raise_alarm),
+        lambda asset, signal, after, until: _rows(site, asset, signal, after, until),
+        raise_alarm,
+        dispatcher,
+    )
 
 
 def open_engine(site: Site, clock: Clock) -> Engine:

@@ -12,13 +12,18 @@ The same file holds the tables later stages write (predictions, plans, work orde
 dead letters) through :meth:`DuckDBStore.execute`, :meth:`DuckDBStore.query` and
 :meth:`DuckDBStore.append`, with parameterised SQL only. One connection is shared under a lock,
 so a reader never sees half a batch.
+
+A database file the store creates is private (mode 0600), and its write-ahead log, which DuckDB
+removes at each checkpoint and creates anew, is kept at the database file's mode.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -58,6 +63,8 @@ AGGREGATE_SQL: dict[str, str] = {  # DuckDB SQL of each aggregate, finite values
     "count": "count(*)",
 }
 _NEVER = np.iinfo(np.int64).min
+PRIVATE = 0o600
+"""The mode of a database file the store creates."""
 
 
 class HighWaterMarks:
@@ -113,8 +120,13 @@ class DuckDBStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
+        in_file = self.path != ":memory:"
+        created = in_file and not Path(self.path).exists()
         try:
             self._connection = duckdb.connect(self.path)
+            if created:
+                os.chmod(self.path, PRIVATE)
+            self._mode = stat.S_IMODE(os.stat(self.path).st_mode) if in_file else None
             self._connection.execute("SET TimeZone = 'UTC'").fetchall()
             self._connection.execute(_POINTS_DDL).fetchall()
         except duckdb.IOException as err:
@@ -122,9 +134,10 @@ class DuckDBStore:
                 f"cannot open DuckDB store {self.path}: it is in use by another process (a running "
                 f"'valueloop serve' or demo?); use its API or stop it first ({err})"
             ) from err
-        except duckdb.Error as err:
+        except (duckdb.Error, OSError) as err:
             raise StoreError(f"cannot open DuckDB store {self.path}: {err}") from err
         self._lock = threading.RLock()
+        self._keep_log_mode()
         rows = self._connection.execute(
             "SELECT series_id, epoch_us(max(ts)) FROM points GROUP BY series_id"
         ).fetchall()
@@ -145,6 +158,18 @@ class DuckDBStore:
                 yield self._connection
             except duckdb.Error as err:
                 raise StoreError(f"DuckDB store {self.path}: {err}") from err
+            finally:
+                self._keep_log_mode()
+
+    def _keep_log_mode(self) -> None:
+        """Give the write-ahead log, if DuckDB has (re)created it, the database file's mode."""
+        if self._mode is None:
+            return
+        wal = self.path + ".wal"
+        # the log comes and goes with checkpoints; one owned by another user keeps its mode
+        with suppress(FileNotFoundError, PermissionError):
+            if stat.S_IMODE(os.stat(wal).st_mode) != self._mode:
+                os.chmod(wal, self._mode)
 
     def write(self, batch: pa.Table) -> WriteReport:
         """Store a PointBatch in one transaction; last write wins on ``(series_id, ts)``."""

@@ -1,8 +1,9 @@
 """The value ledger: what each policy cost and what the platform saved, with its assumptions.
 
-Entries are append-only and hash-chained (:class:`~valueloop.store.appendonly.AppendOnlyLog`), so
-a contract or a lender can check that no figure was changed after it was recorded. Each entry names
-the plan and model version it rests on and carries its assumptions (prices, horizon, fleet) as JSON.
+Entries are append-only and chained under the site's audit key
+(:class:`~valueloop.store.appendonly.AppendOnlyLog`), so a contract or a lender can check that no
+figure was changed or removed after it was recorded. Each entry names the plan and model version it
+rests on and carries its assumptions (prices, horizon, fleet) as JSON.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from valueloop.store.appendonly import AppendOnlyLog
+from valueloop.store.appendonly import AppendOnlyLog, ChainReport
 from valueloop.store.duckdb import DuckDBStore
 
 LEDGER_COLUMNS = (
@@ -86,6 +87,6 @@ class Ledger:
         rows = self._log.rows()
         return None if rows.num_rows == 0 else str(rows.column("run_id")[-1].as_py())
 
-    def verify(self) -> list[int]:
-        """Sequence numbers of entries whose hash chain is broken; empty when intact."""
-        return self._log.verify()
+    def verify(self, *, full: bool = True) -> ChainReport:
+        """Whether the ledger's chain and anchors are intact, else its first broken entry."""
+        return self._log.verify(full=full)

@@ -16,5 +16,6 @@ def latest_ledger(site: SiteDep) -> LedgerOut:
     """Entries of the most recent run, and whether the whole ledger's hash chain is intact."""
     run_id = site.ledger.latest_run()
     entries = [] if run_id is None else rows_as(LedgerEntryOut, site.ledger.entries(run_id))
-    broken = site.ledger.verify()
-    return LedgerOut(run_id=run_id, intact=not broken, broken=broken, entries=entries)
+    report = site.ledger.verify()
+    broken = [] if report.first_broken is None else [report.first_broken]
+    return LedgerOut(run_id=run_id, intact=report.ok, broken=broken, entries=entries)

@@ -1,27 +1,32 @@
-"""Work orders: list, approve or reject (operator role), and each order's audit trail."""
+"""Work orders: propose (operator), approve, reject (approver), roll back, complete, audit."""
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, status
 
+from valueloop.act.dispatch import Completion
+from valueloop.act.trail import approvers
 from valueloop.act.workorders import OrderStatus
 from valueloop.api.auth import Principal, require
-from valueloop.api.convert import rows_as
 from valueloop.api.deps import SiteDep
 from valueloop.api.errors import NotFoundError
-from valueloop.api.models import AuditOut, DecisionIn, WorkOrderOut
+from valueloop.api.models import (
+    AuditOut,
+    DecisionIn,
+    MaintenanceTaskIn,
+    RollbackIn,
+    WorkOrderIn,
+    WorkOrderOut,
+)
 from valueloop.errors import ActionError
 from valueloop.site import Site
 
 router = APIRouter(prefix="/workorders", tags=["work orders"])
 
 Operator = Annotated[Principal, Depends(require("operator"))]
-
-_decisions = threading.Lock()
-"""Decisions are taken one at a time, so an order cannot be decided twice by racing requests."""
+Approver = Annotated[Principal, Depends(require("approver"))]
 
 
 def _order(site: Site, order_id: str) -> dict[str, Any]:
@@ -31,46 +36,129 @@ def _order(site: Site, order_id: str) -> dict[str, Any]:
         raise NotFoundError(str(err)) from err
 
 
-def _decide(
-    site: Site, order_id: str, to: OrderStatus, principal: Principal, body: DecisionIn | None
-) -> WorkOrderOut:
-    comment = body.comment if body is not None else ""
-    with _decisions:
-        _order(site, order_id)
-        order = site.work_orders.transition(order_id, to, actor=principal.name, comment=comment)
-    return WorkOrderOut.model_validate(order)
+def _out(site: Site, order: dict[str, Any]) -> WorkOrderOut:
+    """An order with who approved it and how many approvals its policy asks for."""
+    entries = site.work_orders.audit_trail(order["order_id"]).to_pylist()
+    return WorkOrderOut.model_validate(
+        {
+            **order,
+            "approved_by": approvers(entries, str(order["created_by"])),
+            "approvals_needed": site.config.policy.of(str(order["kind"])).approvals,
+        }
+    )
 
 
 @router.get("")
 def list_work_orders(site: SiteDep, status: OrderStatus | None = None) -> list[WorkOrderOut]:
     """Work orders by due time, optionally only those in ``status``."""
-    return rows_as(WorkOrderOut, site.work_orders.list(status))
+    return [_out(site, order) for order in site.work_orders.list(status).to_pylist()]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def propose_work_order(body: WorkOrderIn, site: SiteDep, principal: Operator) -> WorkOrderOut:
+    """Propose a set-point change or a maintenance task on behalf of the token's owner.
+
+    A set-point change outside its limits (range, step from the current value, rate) is refused
+    with a 422 naming the limit.
+    """
+    desk = site.actions
+    if isinstance(body, MaintenanceTaskIn):
+        order = desk.propose_task(
+            body.asset,
+            body.task,
+            window_start=body.window_start,
+            window_end=body.window_end,
+            crew=body.crew,
+            expected_value=body.expected_value,
+            actor=principal.name,
+        )
+    else:
+        order = desk.propose_setpoint(
+            body.asset,
+            body.setpoint,
+            target=body.target,
+            change=body.change,
+            reason=body.reason,
+            expected_value=body.expected_value,
+            due_at=body.due_at,
+            actor=principal.name,
+        )
+    return _out(site, order)
 
 
 @router.get("/{order_id}")
 def get_work_order(order_id: str, site: SiteDep) -> WorkOrderOut:
     """One work order."""
-    return WorkOrderOut.model_validate(_order(site, order_id))
+    return _out(site, _order(site, order_id))
 
 
 @router.post("/{order_id}/approve")
 def approve_work_order(
-    order_id: str, site: SiteDep, principal: Operator, body: DecisionIn | None = None
+    order_id: str, site: SiteDep, principal: Approver, body: DecisionIn | None = None
 ) -> WorkOrderOut:
-    """Approve a proposed work order on behalf of the token's owner (409 if not proposed)."""
-    return _decide(site, order_id, OrderStatus.APPROVED, principal, body)
+    """Add the token owner's approval (never the proposer's); approved once the policy's count
+    of approvers is reached (409 if not proposed or approved by them already)."""
+    _order(site, order_id)
+    order = site.actions.approve(
+        order_id,
+        actor=principal.name,
+        role=principal.role,
+        comment=body.comment if body is not None else "",
+    )
+    return _out(site, order)
 
 
 @router.post("/{order_id}/reject")
 def reject_work_order(
-    order_id: str, site: SiteDep, principal: Operator, body: DecisionIn | None = None
+    order_id: str, site: SiteDep, principal: Approver, body: DecisionIn | None = None
 ) -> WorkOrderOut:
     """Reject a proposed work order on behalf of the token's owner (409 if not proposed)."""
-    return _decide(site, order_id, OrderStatus.REJECTED, principal, body)
+    _order(site, order_id)
+    order = site.actions.reject(
+        order_id,
+        actor=principal.name,
+        role=principal.role,
+        comment=body.comment if body is not None else "",
+    )
+    return _out(site, order)
+
+
+@router.post("/{order_id}/rollback", status_code=status.HTTP_201_CREATED)
+def roll_back_work_order(
+    order_id: str, site: SiteDep, principal: Operator, body: RollbackIn | None = None
+) -> WorkOrderOut:
+    """Propose the rollback of an executed set-point change to its audited previous value.
+
+    The rollback is a work order of its own, decided under the same policy.
+    """
+    _order(site, order_id)
+    order = site.actions.rollback(
+        order_id, actor=principal.name, reason=body.reason if body is not None else ""
+    )
+    return _out(site, order)
+
+
+@router.post("/{order_id}/complete")
+def complete_work_order(
+    order_id: str, body: Completion, site: SiteDep, principal: Operator
+) -> WorkOrderOut:
+    """Close a dispatched maintenance task with its actual cost, duration and findings
+    (the maintenance system's completion call)."""
+    _order(site, order_id)
+    order = site.actions.complete(
+        order_id,
+        actor=principal.name,
+        actual_cost=body.actual_cost,
+        duration_h=body.duration_h,
+        findings=body.findings,
+    )
+    return _out(site, order)
 
 
 @router.get("/{order_id}/audit")
 def work_order_audit(order_id: str, site: SiteDep) -> list[AuditOut]:
     """Every recorded move of one work order, with who and when, oldest first."""
     _order(site, order_id)
-    return rows_as(AuditOut, site.work_orders.audit_trail(order_id))
+    return [
+        AuditOut.model_validate(row) for row in site.work_orders.audit_trail(order_id).to_pylist()
+    ]

@@ -1,12 +1,14 @@
-"""Planning coalesced register reads and decoding their registers, vectorised with numpy.
+"""Planning coalesced register reads, decoding their registers (vectorised), encoding writes.
 
 :func:`plan_reads` groups the points of each table into as few reads as the protocol allows;
 :class:`RegisterLayout` decodes all points of a poll at once from the registers the reads
-returned, concatenated in plan order.
+returned, concatenated in plan order; :func:`encode` is its inverse for one value to write.
 """
 
 from __future__ import annotations
 
+import math
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,9 +20,21 @@ from valueloop.connectors.modbus.spec import (
     REGISTER_WIDTH,
     ModbusPoint,
     ModbusSpec,
+    Order,
+    RegisterType,
+    RegisterValue,
 )
+from valueloop.errors import ConnectorError
 
 _TYPE_CODES = {"int16": 0, "uint16": 1, "int32": 2, "uint32": 3, "float32": 4}
+_FORMATS = {"int16": ">h", "uint16": ">H", "int32": ">i", "uint32": ">I", "float32": ">f"}
+_INTEGERS: dict[str, type[np.integer[Any]]] = {
+    "int16": np.int16,
+    "uint16": np.uint16,
+    "int32": np.int32,
+    "uint32": np.uint32,
+}
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 Registers = np.ndarray[Any, np.dtype[np.uint16]]
 Floats = np.ndarray[Any, np.dtype[np.float64]]
@@ -71,11 +85,51 @@ def plan_reads(
     return reads
 
 
-class RegisterLayout:
-    """Where each point's registers sit in a poll's registers, and how to decode them."""
+def encode(
+    raw: float, data_type: RegisterType, byte_order: Order = "big", word_order: Order = "big"
+) -> list[int]:
+    """The registers holding ``raw`` as ``data_type`` in the given orders, to be written.
 
-    def __init__(self, spec: ModbusSpec, reads: Sequence[Read]) -> None:
-        points = spec.points
+    The inverse of :meth:`RegisterLayout.decode` (before scale and offset). An integer type takes
+    the nearest integer; a value outside the type's range, or not finite, is a ConnectorError
+    naming the type and its range.
+    """
+    value: float = raw
+    if not math.isfinite(raw):
+        raise ConnectorError(f"{raw} is not a finite number; a {data_type} register cannot hold it")
+    if data_type in _INTEGERS:
+        limits = np.iinfo(_INTEGERS[data_type])
+        value = round(raw)
+        if not limits.min <= value <= limits.max:
+            raise ConnectorError(
+                f"{raw} is outside the range of {data_type}, {limits.min} to {limits.max}"
+            )
+    elif abs(raw) > _FLOAT32_MAX:
+        raise ConnectorError(f"{raw} is outside the range of float32, +-{_FLOAT32_MAX:.6g}")
+    data = struct.pack(_FORMATS[data_type], value)
+    words = [data[i : i + 2] for i in range(0, len(data), 2)]
+    if word_order == "little":
+        words.reverse()
+    if byte_order == "little":
+        words = [word[::-1] for word in words]
+    return [int.from_bytes(word, "big") for word in words]
+
+
+class RegisterLayout:
+    """Where each point's registers sit in a poll's registers, and how to decode them.
+
+    The reads' point indices refer to ``points``, the spec's readings unless given (its
+    set-points, say); a point's byte and word orders default to the spec's.
+    """
+
+    def __init__(
+        self,
+        spec: ModbusSpec,
+        reads: Sequence[Read],
+        points: Sequence[RegisterValue] | None = None,
+    ) -> None:
+        if points is None:
+            points = spec.points
         order: list[int] = []
         position: list[int] = []
         base = 0

@@ -21,25 +21,23 @@ from typing import ClassVar
 import numpy as np
 import pyarrow as pa
 from pymodbus.client import AsyncModbusTcpClient
-from pymodbus.exceptions import ModbusException
 from pymodbus.pdu import ModbusPDU
 
 from valueloop.connectors.backoff import Backoff
 from valueloop.connectors.base import FieldDelivery, readings
+from valueloop.connectors.modbus.link import LINK_ERRORS, exception_response, tcp_client
 from valueloop.connectors.modbus.registers import Read, RegisterLayout, plan_reads
 from valueloop.connectors.modbus.spec import REGISTER_WIDTH, ModbusSpec
 from valueloop.connectors.spec import PointMap
 from valueloop.connectors.status import ConnectorStatus, StatusTracker
 from valueloop.schema import Quality
 
-_LINK_ERRORS = (ModbusException, OSError, TimeoutError, ConnectionError)
-
 
 def _problem(answer: ModbusPDU, read: Read) -> str | None:
     """What is wrong with the device's answer to ``read``; None if it holds the registers."""
     where = f"{read.table} registers {read.address}-{read.address + read.count - 1}"
     if answer.isError():
-        return f"exception response {answer.exception_code} to a read of {where}"
+        return f"{exception_response(answer)} to a read of {where}"
     if len(answer.registers) < read.count:
         return f"short answer to a read of {where}: {len(answer.registers)} registers"
     return None
@@ -93,9 +91,7 @@ class ModbusSource:
         spec = self.spec
         backoff = Backoff(spec.reconnect_initial_s, spec.reconnect_max_s, self._stopping)
         while not self._stopping.is_set():
-            client = AsyncModbusTcpClient(
-                spec.host, port=spec.port, timeout=spec.timeout_s, retries=0, reconnect_delay=0
-            )
+            client = tcp_client(spec)
             self._client = client
             if not await client.connect():
                 self._lost(f"cannot connect to Modbus device {spec.host}:{spec.port}")
@@ -144,7 +140,7 @@ class ModbusSource:
             )
             try:
                 answer = await reader(read.address, count=read.count, device_id=self.spec.unit_id)
-            except _LINK_ERRORS as err:
+            except LINK_ERRORS as err:
                 raise _LinkLost(
                     f"Modbus device {self.spec.host}:{self.spec.port} did not answer a read of "
                     f"{read.table} registers {read.address}-{read.address + read.count - 1}: {err}"

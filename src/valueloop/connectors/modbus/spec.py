@@ -5,17 +5,22 @@ A value of more than one register (int32, uint32, float32) is read from two cons
 ``byte_order`` whether the bytes inside each register are swapped (``little``). The four layouts
 met in the field are big/big (ABCD), big/little (CDAB), little/big (BADC) and little/little (DCBA).
 A point can override the device's orders. Times are in seconds.
+
+``setpoints`` map the device's writable values: holding registers of any of the reader's data
+types, or coils (one bit, written as 0 or 1). A set-point may also be read as a reading under
+``points``.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from valueloop.connectors.spec import FieldConnectorSpec, PointMap
 
 RegisterTable = Literal["holding", "input"]
+SetpointTable = Literal["holding", "coil"]
 RegisterType = Literal["int16", "uint16", "int32", "uint32", "float32"]
 Order = Literal["big", "little"]
 
@@ -32,14 +37,36 @@ MAX_REGISTERS_PER_READ = 125
 """The most registers one Modbus read may return (the protocol's limit)."""
 
 
-class ModbusPoint(PointMap):
-    """A value in a register table mapped to a series; stored as ``raw * scale + offset``."""
+class RegisterValue(PointMap):
+    """A value held at ``address`` as ``data_type``; the orders override the connector's."""
 
-    table: RegisterTable = "holding"
     address: Annotated[int, Field(ge=0, le=65535)]
     data_type: RegisterType = "uint16"
     byte_order: Order | None = None
     word_order: Order | None = None
+
+
+class ModbusPoint(RegisterValue):
+    """A value in a register table mapped to a series; stored as ``raw * scale + offset``."""
+
+    table: RegisterTable = "holding"
+
+
+class ModbusSetpoint(RegisterValue):
+    """A writable holding register (or registers) or coil behind the set-point of a series.
+
+    The written raw value is ``(value - offset) / scale``: rounded to the nearest integer for the
+    integer types, and refused when outside the type's range; a coil takes 0 or 1.
+    """
+
+    table: SetpointTable = "holding"
+
+    @model_validator(mode="after")
+    def _one_bit(self) -> Self:
+        register_only = {"data_type", "byte_order", "word_order"}
+        if self.table == "coil" and self.model_fields_set & register_only:
+            raise ValueError(f"a coil holds one bit: {sorted(register_only)} do not apply")
+        return self
 
 
 class ModbusSpec(FieldConnectorSpec):
@@ -47,6 +74,8 @@ class ModbusSpec(FieldConnectorSpec):
 
     Registers of the same table closer than ``max_gap`` unmapped registers are read together, up
     to ``max_registers`` per read; a read the device refuses is split into one read per point.
+    ``setpoints`` are written only through approved work orders (see
+    :class:`~valueloop.connectors.modbus.sink.ModbusSink`).
     """
 
     kind: Literal["modbus"] = "modbus"
@@ -62,3 +91,13 @@ class ModbusSpec(FieldConnectorSpec):
     max_registers: Annotated[int, Field(ge=2, le=MAX_REGISTERS_PER_READ)] = MAX_REGISTERS_PER_READ
     max_gap: Annotated[int, Field(ge=0)] = 8
     points: Annotated[list[ModbusPoint], Field(min_length=1)]
+    setpoints: list[ModbusSetpoint] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _distinct_setpoints(self) -> Self:
+        seen: set[str] = set()
+        for setpoint in self.setpoints:
+            if setpoint.series in seen:
+                raise ValueError(f"set-point {setpoint.series} is mapped twice")
+            seen.add(setpoint.series)
+        return self

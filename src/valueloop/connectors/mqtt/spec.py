@@ -2,7 +2,8 @@
 
 The link settings give an at-least-once ingest by default: QoS 1, a fixed client id, a persistent
 session (MQTT 5 ``clean_start`` false with a session expiry), so that messages published while the
-connector is down wait at the broker and arrive when it comes back.
+connector is down wait at the broker and arrive when it comes back. ``points`` map topics to the
+readings the connector reads; ``setpoints`` map the set-points it writes by JSON command.
 """
 
 from __future__ import annotations
@@ -10,7 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from valueloop.connectors.spec import FieldConnectorSpec, PointMap
 from valueloop.connectors.templates import SERIES_TEMPLATE_PATTERN, LevelTemplate, template_fields
@@ -116,8 +125,80 @@ class MqttPointMap(PointMap):
         return not template_fields(self.series)
 
 
+def _one_topic(topic: str) -> str:
+    """``topic`` if it names one topic (a command is published to it); ValueError otherwise."""
+    if not topic or any(mark in topic for mark in "+#{}\0"):
+        raise ValueError(
+            f"{topic!r} is not one topic: a set-point's topics have no +, # or {{placeholders}}"
+        )
+    return topic
+
+
+Topic = Annotated[str, AfterValidator(_one_topic)]
+"""One MQTT topic, not a filter."""
+
+
+class MqttSetpoint(PointMap):
+    """A set-point written by a JSON command on ``topic`` and confirmed by the device.
+
+    The command is ``{"value": raw, "correlation_id": reference, "ts": "<ISO 8601 UTC>"}`` with
+    ``raw = (value - offset) / scale``, published at ``qos`` with the MQTT 5 properties
+    ResponseTopic (``reply_topic``, when set) and CorrelationData (the reference). The device
+    answers on ``reply_topic`` with ``{"correlation_id": ..., "value": raw, "ok": true|false,
+    "detail": "..."}`` and/or publishes the raw value it holds on ``state_topic`` (typically
+    retained: the readings' topic), as an object with ``value_key`` or a bare number. At least one
+    of the two is needed: nothing else could confirm a write.
+    """
+
+    topic: Topic
+    reply_topic: Topic | None = None
+    state_topic: Topic | None = None
+    value_key: Annotated[str, Field(min_length=1)] = "value"
+    qos: Literal[1, 2] = 1
+
+    @model_validator(mode="after")
+    def _confirmed(self) -> MqttSetpoint:
+        if self.reply_topic is None and self.state_topic is None:
+            raise ValueError(
+                f"set-point {self.series}: give reply_topic or state_topic (or both); without "
+                f"either no command on {self.topic} could be confirmed"
+            )
+        return self
+
+
 class MqttSpec(MqttBrokerSpec):
-    """An MQTT JSON connector: broker link and topic mappings (first matching entry wins)."""
+    """An MQTT JSON connector: broker link, readings by topic (first matching entry wins) and
+    set-points written by command.
+
+    Attributes:
+        command_timeout: seconds a set-point write waits for the broker (the link, then the
+            acknowledgement of the command) before it is reported failed.
+        command_expiry: seconds the broker keeps a command for a device that is not connected
+            (MQTT 5 message expiry): a late device gets no stale command.
+    """
 
     kind: Literal["mqtt"]
-    points: Annotated[list[MqttPointMap], Field(min_length=1)]
+    points: list[MqttPointMap] = Field(default_factory=list)
+    setpoints: list[MqttSetpoint] = Field(default_factory=list)
+    command_timeout: Annotated[float, Field(gt=0, le=60)] = 5.0
+    command_expiry: Annotated[int, Field(ge=1)] = 60
+
+    @model_validator(mode="after")
+    def _mapped(self) -> MqttSpec:
+        if not self.points and not self.setpoints:
+            raise ValueError(
+                "map at least one reading under points or one set-point under setpoints"
+            )
+        series = [setpoint.series for setpoint in self.setpoints]
+        twice = sorted({name for name in series if series.count(name) > 1})
+        if twice:
+            raise ValueError(f"set-point {', '.join(twice)} is mapped more than once")
+        replies = {s.reply_topic for s in self.setpoints if s.reply_topic is not None}
+        states = {s.state_topic for s in self.setpoints if s.state_topic is not None}
+        both = sorted(replies & states)
+        if both:
+            raise ValueError(
+                f"topic {', '.join(both)} is both a reply_topic and a state_topic; "
+                "give each its own"
+            )
+        return self

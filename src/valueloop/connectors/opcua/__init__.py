@@ -2,7 +2,7 @@
 
 - :class:`OpcUaSource` reads mapped nodes by subscription (sampling interval, deadband), and
   reconnects and resubscribes after the server comes back;
-- :class:`OpcUaSink` (also :meth:`OpcUaSource.write`) writes set-points approved in act/;
+- :class:`OpcUaSink` writes set-points approved in act/ and reads them back;
 - :func:`browse` lists a server's variables and :func:`points_from_browse` drafts their mapping.
 """
 

@@ -26,7 +26,7 @@ from asyncua.common.node import Node
 from asyncua.ua.attribute_ids import AttributeIds
 
 from valueloop.connectors.backoff import Backoff
-from valueloop.connectors.base import FieldDelivery, SetpointWrite, WriteResult, readings
+from valueloop.connectors.base import FieldDelivery, readings
 from valueloop.connectors.opcua.session import (
     UA_ERRORS,
     close_client,
@@ -35,7 +35,6 @@ from valueloop.connectors.opcua.session import (
     resolve,
     safe_endpoint,
 )
-from valueloop.connectors.opcua.sink import OpcUaSink
 from valueloop.connectors.opcua.spec import OpcUaPoint, OpcUaSpec
 from valueloop.connectors.spec import PointMap
 from valueloop.connectors.status import ConnectorStatus, StatusTracker
@@ -102,9 +101,7 @@ class _Notifications:
 class OpcUaSource:
     """A :class:`~valueloop.connectors.base.FieldSource` subscribed to an OPC UA server.
 
-    It is also a :class:`~valueloop.connectors.base.Sink` for the set-points of its spec
-    (see :class:`~valueloop.connectors.opcua.sink.OpcUaSink`); act/ calls it only for approved
-    work orders.
+    The set-points of its spec are written by :class:`~valueloop.connectors.opcua.sink.OpcUaSink`.
     """
 
     spec_model: ClassVar[type[OpcUaSpec]] = OpcUaSpec
@@ -116,7 +113,6 @@ class OpcUaSource:
         self._scale = np.array([point.scale for point in spec.points], np.float64)
         self._offset = np.array([point.offset for point in spec.points], np.float64)
         self._tracker = StatusTracker(spec.name, "opcua")
-        self._sink = OpcUaSink(spec)
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
         self._client: Client | None = None
@@ -128,10 +124,6 @@ class OpcUaSource:
     def status(self) -> ConnectorStatus:
         """Connected or not, last notification, rate, errors and reconnects."""
         return self._tracker.snapshot()
-
-    async def write(self, writes: Sequence[SetpointWrite]) -> Sequence[WriteResult]:
-        """Write approved set-points (see :meth:`OpcUaSink.write`)."""
-        return await self._sink.write(writes)
 
     async def stop(self) -> None:
         """End the subscription and the session; :meth:`deliveries` then ends."""

@@ -4,12 +4,14 @@ Payloads are the generated ``sparkplug_b_pb2`` messages (see ``generate.sh``). N
 values are read as float64 following the specification's encoding: Int8/16/32 travel as uint32
 two's complement in ``int_value``, Int64 as uint64 in ``long_value``, Boolean as 1.0 / 0.0,
 DateTime as milliseconds since 1970. Other datatypes (strings, bytes, data sets, templates,
-arrays) are not series values and are left out.
+arrays) are not series values and are left out. Set-point commands are written the same way
+(:func:`setpoint_command`), integers rounded and checked against their datatype's range.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 
 from google.protobuf.message import DecodeError
@@ -33,6 +35,19 @@ NUMERIC_TYPES = frozenset(
 NUMERIC_FIELDS = frozenset(
     {"int_value", "long_value", "float_value", "double_value", "boolean_value"}
 )
+INTEGER_RANGES: dict[int, tuple[int, int]] = {
+    pb.Int8: (-(2**7), 2**7 - 1),
+    pb.Int16: (-(2**15), 2**15 - 1),
+    pb.Int32: (-(2**31), 2**31 - 1),
+    pb.Int64: (-(2**63), 2**63 - 1),
+    pb.UInt8: (0, 2**8 - 1),
+    pb.UInt16: (0, 2**16 - 1),
+    pb.UInt32: (0, 2**32 - 1),
+    pb.UInt64: (0, 2**64 - 1),
+}
+"""Least and greatest value of each integer datatype a set-point can be written in."""
+FLOAT_MAX = 3.4028234663852886e38
+"""The greatest finite float32."""
 UNIT_PROPERTIES = ("engUnit", "engUnits", "unit", "Units")
 """Metric property keys that carry the engineering unit (conventions of common edge software)."""
 
@@ -119,8 +134,49 @@ def rebirth_command(timestamp_ms: int) -> bytes:
     return bytes(payload.SerializeToString())
 
 
-def command_topic(group: str, edge_node: str) -> str:
-    """The NCMD topic of an edge node."""
+def setpoint_command(
+    name: str, alias: int | None, datatype: int, raw: float, timestamp_ms: int
+) -> bytes:
+    """An NCMD or DCMD payload setting metric ``name`` (and ``alias`` if born with one) to ``raw``.
+
+    ``raw`` is encoded in ``datatype``: integers rounded, Boolean from 0 or 1 (rounded), Float
+    and Double as they are; ``ValueError`` saying why when the datatype cannot hold it.
+    """
+    type_name = pb.DataType.Name(datatype)
+    if not math.isfinite(raw):
+        raise ValueError(f"{raw} cannot be written as {type_name}")
+    payload = pb.Payload(timestamp=timestamp_ms)
+    metric = payload.metrics.add(name=name, timestamp=timestamp_ms, datatype=datatype)
+    if alias is not None:
+        metric.alias = alias
+    if datatype in INTEGER_RANGES:
+        least, greatest = INTEGER_RANGES[datatype]
+        value = round(raw)
+        if not least <= value <= greatest:
+            raise ValueError(f"{raw} is outside the range of {type_name} ({least} to {greatest})")
+        if datatype in (pb.Int64, pb.UInt64):
+            metric.long_value = value % 2**64  # two's complement, as the specification says
+        else:
+            metric.int_value = value % 2**32
+    elif datatype == pb.Boolean:
+        if round(raw) not in (0, 1):
+            raise ValueError(f"{raw} is not a Boolean (0 or 1)")
+        metric.boolean_value = round(raw) == 1
+    elif datatype == pb.Float:
+        if abs(raw) > FLOAT_MAX:
+            raise ValueError(f"{raw} is outside the range of Float (+-{FLOAT_MAX:.7g})")
+        metric.float_value = raw
+    elif datatype == pb.Double:
+        metric.double_value = raw
+    else:
+        raise ValueError(f"a set-point cannot be written as {type_name}")
+    return bytes(payload.SerializeToString())
+
+
+def command_topic(group: str, edge_node: str, device: str = "") -> str:
+    """The NCMD topic of an edge node, or the DCMD topic of one of its devices."""
+    if device:
+        return f"{NAMESPACE}/{group}/DCMD/{edge_node}/{device}"
     return f"{NAMESPACE}/{group}/NCMD/{edge_node}"
 
 

@@ -1,4 +1,4 @@
-"""Configuration of the Sparkplug B host application: identity, groups and metric mappings."""
+"""Configuration of the Sparkplug B host application: identity, groups, metrics and set-points."""
 
 from __future__ import annotations
 
@@ -11,6 +11,21 @@ from valueloop.connectors.spec import PointMap
 from valueloop.connectors.templates import SERIES_TEMPLATE_PATTERN, LevelTemplate, template_fields
 
 _NAME = r"^[^/+#]+$"
+
+SparkplugDataType = Literal[
+    "Int8",
+    "Int16",
+    "Int32",
+    "Int64",
+    "UInt8",
+    "UInt16",
+    "UInt32",
+    "UInt64",
+    "Float",
+    "Double",
+    "Boolean",
+]
+"""The Sparkplug datatypes a set-point can be written in."""
 
 
 def metric_levels(address: str) -> list[str]:
@@ -66,6 +81,38 @@ class SparkplugMetricMap(PointMap):
         return not template_fields(self.series)
 
 
+class SparkplugSetpoint(PointMap):
+    """The metric behind the set-point ``series``, written by an NCMD or DCMD.
+
+    ``metric`` is ``group/edge_node/device/metric name`` as for :class:`SparkplugMetricMap`, but
+    one metric: no ``+`` or ``{placeholder}``. An empty device names the edge node's own metric
+    (written by NCMD), any other device a device metric (written by DCMD). The raw value
+    ``(value - offset) / scale`` is sent in the metric's datatype.
+    """
+
+    metric: str
+    """``group/edge_node/device/metric name``; the device empty for a node metric."""
+    data_type: SparkplugDataType | None = None
+    """the metric's datatype; null takes it from the birth certificate. When given, a write to a
+    metric born with another datatype is refused."""
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, value: str) -> str:
+        group, edge_node, _device, name = levels = metric_levels(value)
+        if not (group and edge_node and name):
+            raise ValueError(f"{value!r} needs a group, an edge node and a metric name")
+        if any(part in ("+", "#") or "{" in part or "}" in part for part in levels):
+            raise ValueError(f"{value!r}: a set-point is one metric, without '+' or placeholders")
+        return value
+
+    @property
+    def address(self) -> tuple[str, str, str, str]:
+        """``(group, edge_node, device, metric name)``, device "" for a node metric."""
+        group, edge_node, device, name = metric_levels(self.metric)
+        return group, edge_node, device, name
+
+
 class SparkplugSpec(MqttBrokerSpec):
     """A Sparkplug B 3.0 host application reading the edge nodes of ``groups``.
 
@@ -76,6 +123,9 @@ class SparkplugSpec(MqttBrokerSpec):
         groups: Sparkplug group ids to subscribe to (``spBv1.0/<group>/#``).
         rebirth_interval: least seconds between two rebirth requests to the same edge node.
         points: metric mappings; the first matching entry wins, unmatched metrics are not read.
+        setpoints: the metrics written as set-points, each mapped to its series.
+        command_timeout: seconds a set-point read or write waits for the broker link, for the
+            births it asked for, and for the broker to route its command.
     """
 
     kind: Literal["sparkplug"]
@@ -84,3 +134,14 @@ class SparkplugSpec(MqttBrokerSpec):
     groups: Annotated[list[Annotated[str, Field(pattern=_NAME)]], Field(min_length=1)]
     rebirth_interval: Annotated[float, Field(ge=0)] = 5.0
     points: Annotated[list[SparkplugMetricMap], Field(min_length=1)]
+    setpoints: list[SparkplugSetpoint] = Field(default_factory=list)
+    command_timeout: Annotated[float, Field(gt=0)] = 5.0
+
+    @model_validator(mode="after")
+    def _setpoints(self) -> SparkplugSpec:
+        seen: set[str] = set()
+        for setpoint in self.setpoints:
+            if setpoint.series in seen:
+                raise ValueError(f"set-point series {setpoint.series} is mapped twice")
+            seen.add(setpoint.series)
+        return self

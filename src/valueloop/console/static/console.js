@@ -4,7 +4,7 @@
 
   const C = window.ValueloopCharts;
   const TOKEN_KEY = "valueloop.token";
-  const DECIDERS = ["operator", "admin"];
+  const DECIDERS = ["approver", "admin"];
   const PLAN_ROWS = 30;
   const state = { token: null, me: null, currency: null, charts: [], pending: null };
   const $ = (id) => document.getElementById(id);

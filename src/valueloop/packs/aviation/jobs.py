@@ -21,7 +21,6 @@ keyed by the review), and a second run over the same period finds its watermarks
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -29,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pyarrow as pa
 
 from valueloop.act.workorders import OrderStatus, Proposal
-from valueloop.connectors.base import Delivery, SetpointWrite
+from valueloop.connectors.base import Delivery
 from valueloop.datasets.cmapss import load_true_rul
 from valueloop.engine.book import JobBook
 from valueloop.engine.job import Job, JobResult, JobState
@@ -324,32 +323,50 @@ class ActJob(_FleetJob):
         due = [
             order for order in self._orders(OrderStatus.PROPOSED) if order["due_at"] < window_end
         ]
+        desk = self.site.actions
         for order in due:
-            self.site.work_orders.approve(
-                order["order_id"], actor=AUTO_ACTOR, comment="due within the approval window"
+            desk.approve(
+                order["order_id"],
+                actor=AUTO_ACTOR,
+                role="approver",
+                comment="due within the approval window",
             )
         return len(due)
 
     def _execute(self, now: datetime) -> list[str]:
-        """Execute approved overhauls due by ``now``; return the executed orders' ids."""
-        due = [order for order in self._orders(OrderStatus.APPROVED) if order["due_at"] <= now]
-        if not due:
-            return []
-        writes = [
-            SetpointWrite(o["asset"], o["action"], 1.0, o["due_at"], o["order_id"]) for o in due
+        """Overhaul the engines of approved or dispatched orders due by ``now``; complete them.
+
+        The replay is the pack's maintenance shop: it restores the engine, and the order is
+        completed with the planned overhaul's cost and downtime.
+        """
+        due = [
+            order
+            for status in (OrderStatus.APPROVED, OrderStatus.DISPATCHED)
+            for order in self._orders(status)
+            if order["due_at"] <= now
         ]
-        results = {r.reference: r for r in asyncio.run(self.replay.write(writes))}
-        for delivery in self.replay.drain_restorations():
-            self.site.pipeline.ingest(delivery, self.fleet.name)
+        costs = self.fleet.costs
         executed = []
-        for order in due:
-            result = results[order["order_id"]]
-            if not result.ok:
-                continue
-            self.site.work_orders.transition(
-                order["order_id"], OrderStatus.EXECUTED, actor=EXECUTOR_ACTOR, comment=result.detail
+        for order in sorted(due, key=lambda o: (o["due_at"], o["asset"])):
+            if order["status"] == OrderStatus.APPROVED.value:
+                self.site.work_orders.transition(
+                    order["order_id"],
+                    OrderStatus.DISPATCHED,
+                    actor=EXECUTOR_ACTOR,
+                    comment="to the replay's shop",
+                    at=now,
+                )
+            detail = self.replay.restore(order["asset"], order["due_at"])
+            self.site.actions.complete(
+                order["order_id"],
+                actor=EXECUTOR_ACTOR,
+                actual_cost=costs.planned_overhaul,
+                duration_h=costs.planned_downtime_days * 24,
+                findings=detail,
             )
             executed.append(order["order_id"])
+        for delivery in self.replay.drain_restorations():
+            self.site.pipeline.ingest(delivery, self.fleet.name)
         return executed
 
     def _model(self) -> GradientBoostingRUL | None:
@@ -375,7 +392,7 @@ class ActJob(_FleetJob):
             return 0
         landed = [
             order
-            for order in self._orders(OrderStatus.EXECUTED)
+            for order in self._orders(OrderStatus.COMPLETED)
             if order["due_at"] + self.fleet.spec.cycle_interval <= now
         ]
         if not landed:
@@ -483,7 +500,7 @@ class AccountJob(_FleetJob):
             "plan_gap": round(float(header["gap"]), 6),
             "plan_solve_seconds": round(float(header["solve_seconds"]), 3),
             "plan_overhauls": len(days) - days.null_count,
-            "ledger_intact": not self.site.ledger.verify(),
+            "ledger_intact": self.site.ledger.verify().ok,
             **figures,
         }
 

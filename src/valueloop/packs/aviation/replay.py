@@ -8,10 +8,10 @@ points` between two instants, ``batch_cycles`` fleet cycles per PointBatch); a s
 paced by ``speedup`` (0: as fast as the store takes it). Rows that cannot be read become dead
 letters naming line and column.
 
-The same class is the replay's :class:`~valueloop.connectors.base.Sink`: an executed overhaul
-restores an engine, which from then on reports the first ``restored_cycles`` cycles of a healthy
-engine (a training engine of the subset); :meth:`CmapssReplaySource.drain_restorations` hands
-those points to the ingest pipeline.
+The same class is the pack's maintenance shop: a completed overhaul (:meth:`CmapssReplaySource.
+restore`) restores an engine, which from then on reports the first ``restored_cycles`` cycles of
+a healthy engine (a training engine of the subset); :meth:`CmapssReplaySource.drain_restorations`
+hands those points to the ingest pipeline.
 
 Built from its spec alone, as ``serve`` builds every field connector, the replay knows no series
 ids and reads nothing: its engines are replayed by the pack's jobs.
@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 from pydantic import Field, field_validator
 
 from valueloop.config.yamlio import duration_field
-from valueloop.connectors.base import Delivery, SetpointWrite, WriteResult
+from valueloop.connectors.base import Delivery
 from valueloop.connectors.spec import FieldConnectorSpec, PointMap
 from valueloop.connectors.status import ConnectorStatus, StatusTracker
 from valueloop.datasets import data_dir
@@ -45,7 +45,7 @@ from valueloop.datasets.cmapss import (
     parse_cmapss_text,
     read_text,
 )
-from valueloop.errors import ConfigError, DataError
+from valueloop.errors import ActionError, ConfigError, DataError
 from valueloop.schema import POINT_SCHEMA, Quality, dead_letters, sort_points
 
 OVERHAUL_SIGNAL = "overhaul"
@@ -305,31 +305,16 @@ class CmapssReplaySource:
             self._train = load_cmapss(self.spec.subset, "train")
         return self._train
 
-    async def write(self, writes: Sequence[SetpointWrite]) -> Sequence[WriteResult]:
-        """Execute overhauls; each restored engine's points wait in :meth:`drain_restorations`."""
-        fleet = set(self._fleet().assets.values())
-        results = []
-        for write in writes:
-            if write.signal not in OVERHAUL_ACTIONS or write.asset not in fleet:
-                results.append(
-                    WriteResult(
-                        reference=write.reference,
-                        ok=False,
-                        detail=f"replay accepts only {' or '.join(OVERHAUL_ACTIONS)} of a fleet "
-                        "asset",
-                    )
-                )
-                continue
-            points = self.restored_history(write.asset, write.at)
-            self._restorations.append(Delivery(points=points))
-            results.append(
-                WriteResult(
-                    reference=write.reference,
-                    ok=True,
-                    detail=f"engine restored; {points.num_rows} points of a healthy engine follow",
-                )
-            )
-        return results
+    def restore(self, asset: str, at: datetime) -> str:
+        """Overhaul ``asset`` at ``at``: its restored points wait in :meth:`drain_restorations`.
+
+        Returns what was done, in words; an asset outside the fleet is an :class:`ActionError`.
+        """
+        if asset not in set(self._fleet().assets.values()):
+            raise ActionError(f"the replay overhauls only engines of its fleet, not {asset!r}")
+        points = self.restored_history(asset, at)
+        self._restorations.append(Delivery(points=points))
+        return f"engine restored; {points.num_rows} points of a healthy engine follow"
 
     def drain_restorations(self) -> list[Delivery]:
         """The points of engines restored since the last call."""

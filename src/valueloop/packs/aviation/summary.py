@@ -57,7 +57,7 @@ def summary(site: Site) -> dict[str, Any]:
     ).to_pylist()
     figures.update(
         work_orders=dict(Counter(order["status"] for order in orders)),
-        work_orders_executed=sum(order["status"] == "executed" for order in orders),
+        work_orders_executed=sum(order["status"] in ("executed", "completed") for order in orders),
         restored_engines_rul={
             row["asset"]: round(row["rul"], 1) for row in restored if row["asset"] in assets
         },
