@@ -16,7 +16,8 @@ app = typer.Typer(help="Verify the audit trail and the value ledger.", no_args_i
 
 def describe(report: ChainReport) -> str:
     """One line saying what verifying a log found."""
-    found = f"{report.log}: {report.checked} rows checked, head seq {report.head_seq}"
+    rows = "row" if report.checked == 1 else "rows"
+    found = f"{report.log}: {report.checked} {rows} checked, head seq {report.head_seq}"
     if report.ok:
         return f"{found}: OK"
     return f"{found}: BROKEN at seq {report.first_broken}: {report.reason}"

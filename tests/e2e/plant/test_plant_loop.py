@@ -126,6 +126,19 @@ class Server:
         rows: list[dict[str, Any]] = answer.json()
         return rows
 
+    def order(self, order_id: str) -> dict[str, Any]:
+        answer = self.client.get(f"/api/workorders/{order_id}")
+        answer.raise_for_status()
+        found: dict[str, Any] = answer.json()
+        return found
+
+    def act(self, token: str, path: str, expect: int = 200) -> dict[str, Any]:
+        """POST ``path`` as the user of ``token``; the answer's body."""
+        answer = self.client.post(path, headers={"Authorization": f"Bearer {token}"}, json={})
+        assert answer.status_code == expect, answer.text
+        body: dict[str, Any] = answer.json()
+        return body
+
     def stop(self) -> None:
         self.process.send_signal(signal.SIGINT)
         try:
@@ -148,6 +161,12 @@ def loop(plant: Plant, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
         "users", "add", "eve", "--role", "viewer", "--site", str(site), "--data-dir", str(data)
     )
     token = created.stdout.strip().splitlines()[-1].split()[-1]
+    people = {}
+    for name, role in (("olga", "operator"), ("ann", "approver"), ("bob", "approver")):
+        added = _cli(
+            "users", "add", name, "--role", role, "--site", str(site), "--data-dir", str(data)
+        )
+        people[name] = added.stdout.strip().splitlines()[-1].split()[-1]
     server = Server(site, data, token)
     seen: dict[str, Any] = {"site": site, "data": data, "started": datetime.now(UTC)}
     try:
@@ -161,7 +180,12 @@ def loop(plant: Plant, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
         seen["anomaly_seen_at"] = datetime.now(UTC)
         fault_start, fault_end = plant.fault_window(FAULT_FOR_S + 60)
         seen["fault"] = (fault_start, fault_end)
-        seen["orders"] = _wait("a proposal", server.orders, 60)
+        seen.update(_change_and_rollback(server, people))
+        seen["orders"] = _wait(
+            "the inspection",
+            lambda: [o for o in server.orders() if o["kind"] == "maintenance"],
+            60,
+        )
         _wait("the fault's end", lambda: datetime.now(UTC) > fault_end + timedelta(seconds=5), 90)
         plant.kill_opcua()
         seen["killed"] = datetime.now(UTC)
@@ -182,6 +206,43 @@ def loop(plant: Plant, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
     finally:
         server.stop()
     yield seen
+
+
+def _change_and_rollback(server: Server, people: dict[str, str]) -> dict[str, Any]:
+    """The rule's set-point change approved by two people, executed, then rolled back."""
+    (change,) = _wait(
+        "the rule's set-point change",
+        lambda: [o for o in server.orders() if o["kind"] == "setpoint"],
+        60,
+    )
+    path = f"/api/workorders/{change['order_id']}"
+    server.act(people["olga"], f"{path}/approve", expect=403)
+    server.act(people["ann"], f"{path}/approve")
+    approved = server.act(people["bob"], f"{path}/approve")
+    executed = _wait(
+        "the change to be executed",
+        lambda: (order := server.order(change["order_id"]))["status"] != "approved" and order,
+        30,
+    )
+    time.sleep(3.0)  # the machine's speed follows its set-point with a 2 s time constant
+    rollback = server.act(people["olga"], f"{path}/rollback", expect=201)
+    back = f"/api/workorders/{rollback['order_id']}"
+    server.act(people["ann"], f"{back}/approve")
+    server.act(people["bob"], f"{back}/approve")
+    undone = _wait(
+        "the rollback to be executed",
+        lambda: (order := server.order(rollback["order_id"]))["status"] != "approved" and order,
+        30,
+    )
+    trail = server.client.get(f"{path}/audit").json()
+    return {
+        "change": change,
+        "approved": approved,
+        "executed": executed,
+        "rollback": undone,
+        "rolled_back": server.order(change["order_id"]),
+        "trail": trail,
+    }
 
 
 def _book(seen: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -252,6 +313,50 @@ def test_the_outage_raised_stale_alarms_that_cleared(loop: dict[str, Any]) -> No
         assert cleared is not None and cleared >= loop["restarted"] - timedelta(seconds=5)
 
 
+def test_a_rule_proposed_change_approved_by_two_reached_the_device_and_rolled_back(
+    loop: dict[str, Any],
+) -> None:
+    change = loop["change"]
+    assert (change["asset"], change["action"], change["created_by"]) == (
+        "machine-2",
+        "speed_setpoint",
+        "rules",
+    )
+    assert change["previous"] == pytest.approx(1480.0) and change["setpoint"] == pytest.approx(1380)
+    assert loop["approved"]["approved_by"] == ["ann", "bob"]
+    assert loop["executed"]["status"] == "executed"
+    steps = [(row["action"], row["actor"]) for row in loop["trail"]]
+    assert steps[:4] == [
+        ("propose", "rules"),
+        ("approve", "ann"),
+        ("approve", "bob"),
+        ("approved", "bob"),
+    ]
+    assert [action for action, _ in steps[4:8]] == ["executing", "write", "written", "executed"]
+    executing = loop["trail"][4]["detail"]
+    assert executing["before"] == pytest.approx(1480.0)
+    assert loop["trail"][7]["detail"]["observed"] == pytest.approx(1380.0, abs=0.5)
+    rollback = loop["rollback"]
+    assert rollback["status"] == "executed" and rollback["setpoint"] == pytest.approx(1480.0)
+    assert rollback["rollback_of"] == change["order_id"]
+    assert loop["rolled_back"]["status"] == "rolled_back"
+    site = open_site(loop["site"], loop["data"])
+    try:
+        series = site.registry.lookup([site.model.path("machine-2", "speed")])
+        speeds = (
+            site.points.read(
+                series.column("series_id").to_pylist(),
+                datetime.fromisoformat(loop["executed"]["updated_at"]),
+                datetime.fromisoformat(rollback["updated_at"]),
+            )
+            .column("value")
+            .to_numpy()
+        )
+        assert speeds.size > 0 and speeds.min() < 1470, "the machine's speed did not follow"
+    finally:
+        site.close()
+
+
 def test_a_rule_proposed_an_inspection_with_its_expected_value(loop: dict[str, Any]) -> None:
     (order,) = loop["orders"]
     assert order["asset"] == "machine-2"
@@ -271,6 +376,6 @@ def test_run_over_the_stored_history_gives_the_same_alarms_once(loop: dict[str, 
     assert _book(loop) == served
     site = open_site(loop["site"], loop["data"])
     try:
-        assert site.work_orders.list().num_rows == 1
+        assert site.work_orders.list().num_rows == 3
     finally:
         site.close()

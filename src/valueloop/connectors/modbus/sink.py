@@ -83,12 +83,10 @@ class ModbusSink:
             return
         client = tcp_client(self.spec)
         try:
-            connected = await client.connect()
-            yield (
-                client
-                if connected
-                else (f"cannot connect to Modbus device {self.spec.host}:{self.spec.port}")
-            )
+            if await client.connect():
+                yield client
+            else:
+                yield f"cannot connect to Modbus device {self.spec.host}:{self.spec.port}"
         finally:
             client.close()
 

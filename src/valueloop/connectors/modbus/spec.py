@@ -62,10 +62,12 @@ class ModbusSetpoint(RegisterValue):
     table: SetpointTable = "holding"
 
     @model_validator(mode="after")
-    def _one_bit(self) -> Self:
-        register_only = {"data_type", "byte_order", "word_order"}
-        if self.table == "coil" and self.model_fields_set & register_only:
-            raise ValueError(f"a coil holds one bit: {sorted(register_only)} do not apply")
+    def _writable(self) -> Self:
+        if self.scale == 0:
+            raise ValueError("scale is 0, so no raw value gives a set-point other than the offset")
+        register_only = self.model_fields_set & {"data_type", "byte_order", "word_order"}
+        if self.table == "coil" and register_only:
+            raise ValueError(f"a coil holds one bit; remove {', '.join(sorted(register_only))}")
         return self
 
 

@@ -151,10 +151,15 @@ class MqttSetpoint(PointMap):
     """
 
     topic: Topic
+    """The command topic."""
     reply_topic: Topic | None = None
+    """Where the device answers each command (sent as the command's ResponseTopic)."""
     state_topic: Topic | None = None
+    """Where the device publishes the value it holds."""
     value_key: Annotated[str, Field(min_length=1)] = "value"
+    """The key of the raw value in replies and state objects."""
     qos: Literal[1, 2] = 1
+    """The QoS commands are published at."""
 
     @model_validator(mode="after")
     def _confirmed(self) -> MqttSetpoint:
@@ -171,6 +176,8 @@ class MqttSpec(MqttBrokerSpec):
     set-points written by command.
 
     Attributes:
+        points: readings by topic; a connector maps at least one reading or one set-point.
+        setpoints: set-points written by command.
         command_timeout: seconds a set-point write waits for the broker (the link, then the
             acknowledgement of the command) before it is reported failed.
         command_expiry: seconds the broker keeps a command for a device that is not connected
