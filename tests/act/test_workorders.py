@@ -1,17 +1,13 @@
-"""Work orders: allowed transitions only, each audited with who and when; execution via a sink."""
+"""Work orders: allowed transitions only, each audited with who and when, and bound to it."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from valueloop.act.execute import execute_due
 from valueloop.act.workorders import OrderStatus, Proposal, WorkOrders
-from valueloop.connectors.base import SetpointWrite, WriteResult
 from valueloop.errors import ActionError
 from valueloop.store.duckdb import DuckDBStore
 
@@ -66,31 +62,30 @@ def test_unknown_order_and_missing_actor() -> None:
         orders.approve(ids[0], actor=" ")
 
 
-class RecordingSink:
-    """A field that confirms every write except those on ``refuse``."""
-
-    def __init__(self, refuse: str) -> None:
-        self.refuse = refuse
-        self.writes: list[SetpointWrite] = []
-
-    async def write(self, writes: Sequence[SetpointWrite]) -> Sequence[WriteResult]:
-        self.writes.extend(writes)
-        return [WriteResult(w.reference, w.reference != self.refuse, "done") for w in writes]
-
-
-def test_only_approved_due_orders_are_executed_and_refusals_audited() -> None:
+def test_every_move_is_bound_to_its_audit_entry() -> None:
     orders, ids = _book()
-    for order_id in ids:
-        orders.approve(order_id, actor="maria")
-    sink = RecordingSink(refuse=ids[1])
-    executed = asyncio.run(
-        execute_due(orders, sink, until=NOW + timedelta(days=7), actor="executor")
+    proposed = orders.get(ids[0])
+    (entry,) = orders.audit.rows("seq = ?", [proposed["audit_seq"]]).to_pylist()
+    assert (entry["action"], entry["subject"]) == ("propose", ids[0])
+    approved = orders.approve(ids[0], actor="maria")
+    (entry,) = orders.audit.rows("seq = ?", [approved["audit_seq"]]).to_pylist()
+    assert (entry["action"], entry["actor"]) == ("approved", "maria")
+    dispatched = orders.transition(ids[0], OrderStatus.DISPATCHED, actor="policy")
+    done = orders.transition(
+        ids[0],
+        OrderStatus.COMPLETED,
+        actor="cmms",
+        detail={"actual_cost": 1.5e6},
+        columns={"actual_cost": 1.5e6, "duration_h": 96.0, "findings": "blade wear"},
     )
-    assert [order["order_id"] for order in executed] == [ids[0]]
-    assert [w.reference for w in sink.writes] == ids[:2]
-    assert orders.get(ids[1])["status"] == "approved"
-    assert orders.audit_trail(ids[1]).column("action").to_pylist()[-1] == "execution_failed"
-    assert orders.get(ids[2])["status"] == "approved"
+    assert dispatched["audit_seq"] < done["audit_seq"]
+    assert (done["status"], done["actual_cost"], done["findings"]) == (
+        "completed",
+        1.5e6,
+        "blade wear",
+    )
+    with pytest.raises(ActionError, match="completed; it cannot become executing"):
+        orders.transition(ids[0], OrderStatus.EXECUTING, actor="executor")
 
 
 def test_concurrent_decisions_let_exactly_one_through() -> None:

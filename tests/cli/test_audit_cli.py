@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import subprocess
@@ -13,7 +12,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from valueloop.cli import audit
+from valueloop.cli.app import app
 from valueloop.errors import StoreError
 from valueloop.packs.aviation import PACK
 from valueloop.site import open_site
@@ -51,7 +50,6 @@ def _verify(data_dir: Path) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=60,
         check=False,
-        env={**os.environ, "COLUMNS": "200"},
     )
 
 
@@ -96,5 +94,7 @@ def test_a_key_file_others_may_read_is_refused_with_the_fix(
     key_file = folder / KEY_FILE
     key_file.chmod(0o644)
     with pytest.raises(StoreError, match=re.escape(f"chmod 600 {key_file}")) as refused:
-        CliRunner().invoke(audit.app, ["verify", "--data-dir", str(folder)], catch_exceptions=False)
+        CliRunner().invoke(
+            app, ["audit", "verify", "--data-dir", str(folder)], catch_exceptions=False
+        )
     assert key_file.read_text(encoding="ascii").strip() not in str(refused.value)

@@ -289,9 +289,9 @@ def test_site_yaml_setpoints_are_validated_by_the_modbus_spec() -> None:
     with pytest.raises(ValidationError, match="a coil holds one bit"):
         connector_specs([{**entry, "setpoints": [coil_as_float]}])
     twice = [entry["setpoints"][0], {**entry["setpoints"][1], "series": "chiller1/supply_temp"}]
-    with pytest.raises(ValidationError, match="mapped twice"):
+    with pytest.raises(ValidationError, match="mapped more than once"):
         connector_specs([{**entry, "setpoints": twice}])
-    with pytest.raises(ValidationError, match="scale is 0"):
+    with pytest.raises(ValidationError, match="has scale 0"):
         connector_specs([{**entry, "setpoints": [{**COIL, "scale": 0}]}])
     with pytest.raises(ValidationError, match="holding"):
         connector_specs([{**entry, "setpoints": [{**COIL, "table": "input"}]}])

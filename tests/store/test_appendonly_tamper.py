@@ -231,8 +231,8 @@ def test_a_deleted_anchor_file_leaves_the_logs_unanchored(folder: Path) -> None:
 def test_a_wrong_key_is_found(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(KEY_VARIABLE, secrets.token_hex(32))
     reason = (
-        "no line of audit.anchor is sealed by this audit key: is it the site's key "
-        "(VALUELOOP_AUDIT_KEY or audit.key)?"
+        "no line of audit.anchor is sealed by this audit key: the key is not the site's "
+        "(VALUELOOP_AUDIT_KEY or audit.key), or the anchor file was replaced"
     )
     reports = _reports(folder)
     assert _broken(reports["audit"]) == (1, reason) and _broken(reports["ledger"]) == (1, reason)

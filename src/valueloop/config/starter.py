@@ -179,7 +179,17 @@ PUMP_TYPE = """\
       vibration: {unit: mm/s, description: bearing housing velocity, expected_interval: 10s}
     # Writable set-points with their limits: a change outside them is refused.
     setpoints:
-      pressure_setpoint: {unit: bar, min: 2, max: 8, max_step: 0.5, signal: pressure}
+      pressure_setpoint:
+        unit: bar
+        min: 2
+        max: 8
+        max_step: 0.5           # largest change from the current value in one write
+        min_interval: 10min     # least time between two changes on one asset
+        verify_within: 30s      # the field must read back the target within this
+        signal: pressure
+        # auto: {min: 4, max: 6, max_step: 0.2}   # approved automatically inside this band
+        guards:                 # broken soon after a change, the change is rolled back
+          - {signal: vibration, above: 11.0, within: 10min}
     # Static values of every asset of the type; an asset may set its own under assets.
     attributes:
       rated_power: {unit: kW, default: 55}
@@ -250,12 +260,24 @@ decisions:
   #   horizon: 30d
   #   crew_per_day: 1
 
-# Policy: how proposals become work orders (manual: a person approves each, two_person: two
-# people do, auto: none), and how long a proposal waits for approval.
+# Policy: who approves work orders (manual: `approvals` approvers, never the proposer;
+# two_person: at least two; auto: a set-point change inside its `auto` band is approved by the
+# policy itself), how long a proposal may wait once due, and an approval before it is executed.
+# `kinds` sets another approval for maintenance tasks or set-point changes.
 policy:
-  approval: manual
-  approvals: 1
+  approval: two_person
+  approvals: 2
   approve_within: 7d
+  execute_within: 1h
+  kinds:
+    maintenance: {approval: manual, approvals: 1}
+
+# Maintenance: approved tasks go to the site's maintenance system as signed webhooks (the secret
+# is read from the environment variable named by secret_env, never from this file); without a
+# webhook they are handed to the crew and completed through the API or the CLI.
+maintenance:
+  webhook: null
+  # webhook: {url: "https://cmms.example.com/hooks/valueloop", secret_env: CMMS_SECRET}
 
 # Tariffs: prices in the site's currency per unit of a measured quantity.
 tariffs:

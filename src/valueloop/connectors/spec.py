@@ -10,6 +10,7 @@ subclasses :class:`ConnectorSpec` with its own fields; the mapping entries subcl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,6 +40,22 @@ class PointMap(BaseModel):
     scale: float = 1.0
     offset: float = 0.0
     description: str = ""
+
+
+def check_setpoints(setpoints: Sequence[PointMap]) -> None:
+    """Refuse set-point mappings that cannot be written as meant: one series mapped twice (which
+    address would be written?), or a scale of 0 (no raw value gives any set-point but the
+    offset). Raises ValueError, for a spec's model validator."""
+    series = [setpoint.series for setpoint in setpoints]
+    twice = sorted({name for name in series if series.count(name) > 1})
+    if twice:
+        raise ValueError(f"set-point {', '.join(twice)} is mapped more than once")
+    flat = [setpoint.series for setpoint in setpoints if setpoint.scale == 0]
+    if flat:
+        raise ValueError(
+            f"set-point {', '.join(flat)} has scale 0, so no raw value gives a set-point other "
+            "than the offset"
+        )
 
 
 class FieldConnectorSpec(ConnectorSpec):

@@ -121,7 +121,7 @@ class AppendOnlyLog:
         if not table.isidentifier() or not all(name.isidentifier() for name, _ in columns):
             raise StoreError(f"invalid table or column names for {table!r}")
         self._store = store
-        self._seal = seal or seal_of(store)
+        self._seal = seal if seal is not None else seal_of(store)
         self.table = table
         self.columns = [name for name, _ in columns]
         self._lock = _lock(store, table)
@@ -204,8 +204,8 @@ class AppendOnlyLog:
         if anchors and not any(anchor.sealed for anchor in anchors):
             problem: Problem | None = Problem(
                 1,
-                f"no line of {self._seal.anchor_name} is sealed by this audit key: is it the "
-                "site's key (VALUELOOP_AUDIT_KEY or audit.key)?",
+                f"no line of {self._seal.anchor_name} is sealed by this audit key: the key is not "
+                "the site's (VALUELOOP_AUDIT_KEY or audit.key), or the anchor file was replaced",
             )
         else:
             chain, _ = self._walk(rows, 0, GENESIS)
@@ -220,14 +220,11 @@ class AppendOnlyLog:
 
     def _verify_since(self, checkpoint: _Checkpoint) -> ChainReport | None:
         """The report of a cheap verification that passes, or None to verify in full."""
-        count, head = (
-            self._store.query(
-                f"SELECT count(*) AS n, coalesce(max(seq), 0) AS head FROM {self.table}"
-            )
-            .to_pylist()[0]
-            .values()
-        )
-        if count != head or head < checkpoint.seq:
+        (extent,) = self._store.query(
+            f"SELECT count(*) AS rows, coalesce(max(seq), 0) AS head FROM {self.table}"
+        ).to_pylist()
+        head = int(extent["head"])
+        if extent["rows"] != head or head < checkpoint.seq:
             return None
         if checkpoint.seq:
             known = self.rows("seq = ?", [checkpoint.seq]).column("hash").to_pylist()

@@ -174,7 +174,7 @@ class Seal:
             record = json.loads(raw)
             fields = {name: record[name] for name in ("at", "hash", "seq", "table")}
             mac = record["mac"]
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             return Anchor(number, sealed=False)
         table = fields["table"] if isinstance(fields["table"], str) else None
         seq = fields["seq"] if type(fields["seq"]) is int else None

@@ -17,7 +17,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
-from valueloop.connectors.spec import FieldConnectorSpec, PointMap
+from valueloop.connectors.spec import FieldConnectorSpec, PointMap, check_setpoints
 
 RegisterTable = Literal["holding", "input"]
 SetpointTable = Literal["holding", "coil"]
@@ -63,8 +63,6 @@ class ModbusSetpoint(RegisterValue):
 
     @model_validator(mode="after")
     def _writable(self) -> Self:
-        if self.scale == 0:
-            raise ValueError("scale is 0, so no raw value gives a set-point other than the offset")
         register_only = self.model_fields_set & {"data_type", "byte_order", "word_order"}
         if self.table == "coil" and register_only:
             raise ValueError(f"a coil holds one bit; remove {', '.join(sorted(register_only))}")
@@ -97,9 +95,5 @@ class ModbusSpec(FieldConnectorSpec):
 
     @model_validator(mode="after")
     def _distinct_setpoints(self) -> Self:
-        seen: set[str] = set()
-        for setpoint in self.setpoints:
-            if setpoint.series in seen:
-                raise ValueError(f"set-point {setpoint.series} is mapped twice")
-            seen.add(setpoint.series)
+        check_setpoints(self.setpoints)
         return self

@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from valueloop.connectors.spec import FieldConnectorSpec, PointMap
+from valueloop.connectors.spec import FieldConnectorSpec, PointMap, check_setpoints
 from valueloop.connectors.templates import SERIES_TEMPLATE_PATTERN, LevelTemplate, template_fields
 
 
@@ -196,10 +196,7 @@ class MqttSpec(MqttBrokerSpec):
             raise ValueError(
                 "map at least one reading under points or one set-point under setpoints"
             )
-        series = [setpoint.series for setpoint in self.setpoints]
-        twice = sorted({name for name in series if series.count(name) > 1})
-        if twice:
-            raise ValueError(f"set-point {', '.join(twice)} is mapped more than once")
+        check_setpoints(self.setpoints)
         replies = {s.reply_topic for s in self.setpoints if s.reply_topic is not None}
         states = {s.state_topic for s in self.setpoints if s.state_topic is not None}
         both = sorted(replies & states)

@@ -12,9 +12,9 @@ from typing import Annotated, Literal
 
 from asyncua import ua
 from asyncua.ua.uaerrors import UaError
-from pydantic import AfterValidator, Field, SecretStr
+from pydantic import AfterValidator, Field, SecretStr, model_validator
 
-from valueloop.connectors.spec import FieldConnectorSpec, PointMap
+from valueloop.connectors.spec import FieldConnectorSpec, PointMap, check_setpoints
 
 DataTypeName = Literal[
     "Boolean",
@@ -99,3 +99,8 @@ class OpcUaSpec(FieldConnectorSpec):
     reconnect_max_s: Annotated[float, Field(gt=0)] = 30.0
     points: Annotated[list[OpcUaPoint], Field(min_length=1)]
     setpoints: list[OpcUaSetpoint] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _setpoints(self) -> OpcUaSpec:
+        check_setpoints(self.setpoints)
+        return self

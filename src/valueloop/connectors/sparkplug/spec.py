@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from valueloop.connectors.mqtt.spec import MqttBrokerSpec
-from valueloop.connectors.spec import PointMap
+from valueloop.connectors.spec import PointMap, check_setpoints
 from valueloop.connectors.templates import SERIES_TEMPLATE_PATTERN, LevelTemplate, template_fields
 
 _NAME = r"^[^/+#]+$"
@@ -139,9 +139,5 @@ class SparkplugSpec(MqttBrokerSpec):
 
     @model_validator(mode="after")
     def _setpoints(self) -> SparkplugSpec:
-        seen: set[str] = set()
-        for setpoint in self.setpoints:
-            if setpoint.series in seen:
-                raise ValueError(f"set-point series {setpoint.series} is mapped twice")
-            seen.add(setpoint.series)
+        check_setpoints(self.setpoints)
         return self
