@@ -95,3 +95,17 @@ def test_the_own_site_commands_exist() -> None:
             verb = words[1:3]
         result = CliRunner().invoke(app, [*verb[:2], "--help"] if verb else ["--help"])
         assert result.exit_code == 0, f"{line}: {result.output}"
+
+
+def test_the_acting_example_validates_as_a_site() -> None:
+    from valueloop.analytics.catalogue import KINDS
+    from valueloop.config import parse_site
+
+    blocks = re.findall(r"```yaml\n(.*?)```", README.read_text(), re.S)
+    (acting,) = [block for block in blocks if block.startswith("asset_types:")]
+    config = parse_site("site: {name: plant}\n" + acting, kinds=KINDS)
+    setpoint = config.asset_types["pump_skid"].setpoints["speed_setpoint"]
+    assert setpoint.auto is not None and setpoint.guards[0].above == 80
+    assert config.policy.of("setpoint").approvals == 2
+    assert config.policy.of("maintenance").approvals == 1
+    assert config.maintenance.webhook is not None

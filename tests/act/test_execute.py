@@ -144,3 +144,51 @@ def test_an_approval_not_executed_in_its_window_expires(site: Site) -> None:
     assert "1 expired" in job.step(later, None, None).message
     assert site.work_orders.get(order_id)["status"] == "expired"
     assert _field(site, "setpoint") == pytest.approx(SETPOINT_START)
+
+
+def _plain_rehash(site: Site, seq: int) -> None:
+    """Recompute an edited entry's hash the way someone without the site's key would."""
+    import hashlib
+    import json
+
+    row = site.work_orders.audit.rows("seq = ?", [seq]).to_pylist()[0]
+    content = {name: row[name] for name in ["seq", *site.work_orders.audit.columns]}
+    content["recorded_at"] = row["recorded_at"].astimezone(UTC).isoformat()
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256((row["prev_hash"] + text).encode()).hexdigest()
+    site.store.execute("UPDATE audit SET hash = ? WHERE seq = ?", [digest, seq])
+
+
+TAMPERING = {
+    "status": "UPDATE work_orders SET status = 'approved', audit_seq = audit_seq - 1",
+    "value": "UPDATE work_orders SET setpoint = 49",
+    "actor": "UPDATE audit SET actor = 'carl' WHERE action = 'approve' AND actor = 'bob'",
+    "tail": "DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit)",
+    "rehash": "UPDATE audit SET actor = 'carl' WHERE action = 'approve' AND actor = 'bob'",
+}
+
+
+@pytest.mark.parametrize("how", sorted(TAMPERING))
+def test_a_tampered_order_or_trail_is_refused_and_nothing_is_written(site: Site, how: str) -> None:
+    job = act_job(site)
+    order_id = _approved(site, "setpoint", 45)
+    site.work_orders.audit.verify(full=False)
+    if how == "status":
+        order = site.actions.propose_setpoint("pump1", "setpoint", target=46, actor="olga")
+        site.store.execute(TAMPERING[how] + " WHERE order_id = ?", [order["order_id"]])
+        site.store.execute(
+            "UPDATE work_orders SET status = 'rejected' WHERE order_id = ?", [order_id]
+        )
+    elif how == "value":
+        site.store.execute(TAMPERING[how] + " WHERE order_id = ?", [order_id])
+    else:
+        site.store.execute(TAMPERING[how])
+    if how == "rehash":
+        (seq,) = (
+            site.store.query("SELECT seq FROM audit WHERE actor = 'carl'").column("seq").to_pylist()
+        )
+        _plain_rehash(site, seq)
+    message = job.step(datetime.now(UTC), None, None).message
+    assert "refused" in message and "executed" not in message, message
+    assert _field(site, "setpoint") == pytest.approx(SETPOINT_START)
+    assert "work_order_refused" in _alarms(site)

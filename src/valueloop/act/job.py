@@ -2,8 +2,9 @@
 
 Each step, on the engine's clock:
 
-1. proposals still undecided ``approve_within`` after they fell due, and approved set-point
-   changes not executed within ``execute_within`` of their approval, expire;
+1. set-point changes still undecided ``approve_within`` after they fell due, or approved and not
+   executed within ``execute_within`` of their approval, expire (the field has moved on since;
+   a maintenance task waits for its decision, as a planner's next plan re-proposes anyway);
 2. approved maintenance tasks the audit trail vouches for are dispatched: to the site's
    maintenance system through its webhook (retried with backoff until it answers), or, without
    one, handed to the crew (completed later through the API or CLI);
@@ -56,14 +57,14 @@ class ActJob:
         policy = self.desk.policy
         expired = []
         for order in orders.in_states([OrderStatus.PROPOSED, OrderStatus.APPROVED]):
+            if order["kind"] != "setpoint":
+                continue
             if order["status"] == OrderStatus.PROPOSED.value:
                 deadline: datetime = order["due_at"] + policy.approve_within
                 why = f"not decided within {policy.approve_within} of falling due"
-            elif order["kind"] == "setpoint":
+            else:
                 deadline = max(order["updated_at"], order["due_at"]) + policy.execute_within
                 why = f"approved but not executed within {policy.execute_within}"
-            else:
-                continue
             if now > deadline:
                 orders.transition(
                     order["order_id"], OrderStatus.EXPIRED, actor=POLICY_ACTOR, comment=why, at=now

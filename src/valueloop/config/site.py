@@ -199,8 +199,8 @@ class PolicySpec(Strict):
 
     ``manual``: approvers decide (``approvals`` of them, never the proposer); ``two_person``: at
     least two; ``auto``: a set-point change inside its type's ``auto`` band is approved by the
-    site's policy itself, any other change needs ``approvals`` people. A proposal still undecided
-    ``approve_within`` after it fell due expires, and so does an approved set-point change not
+    site's policy itself, any other change needs ``approvals`` people. A set-point change still
+    undecided ``approve_within`` after it fell due expires, and so does one approved and not
     executed within ``execute_within`` of its approval. ``kinds`` overrides the approval per
     kind.
     """
