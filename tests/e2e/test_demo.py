@@ -67,7 +67,7 @@ def test_orders_due_this_week_were_approved_executed_and_engines_restored(
     demo_run: tuple[dict[str, Any], Path],
 ) -> None:
     summary, _ = demo_run
-    executed = summary["work_orders"].get("executed", 0)
+    executed = summary["work_orders"].get("completed", 0)
     assert executed == summary["work_orders_executed"] > 0
     assert summary["work_orders"].get("proposed", 0) > 0
     restored = summary["restored_engines_rul"]

@@ -112,15 +112,22 @@ def test_the_review_predicts_plans_proposes_and_books_the_fleet(run: Run) -> Non
     assert rows["collect"].startswith(f"{summary['points_ingested']:,} points")
 
 
-def test_orders_due_in_the_week_are_approved_by_the_policy_and_executed(run: Run) -> None:
+def test_orders_due_in_the_week_are_approved_by_the_policy_and_completed(run: Run) -> None:
     site = run.site
     summary = PACK.summary(site) if PACK.summary else {}
     orders = site.work_orders.list().to_pylist()
-    executed = [o for o in orders if o["status"] == "executed"]
+    executed = [o for o in orders if o["status"] == "completed"]
     assert executed and summary["work_orders_executed"] == len(executed)
     assert all(o["due_at"] <= run.period.until for o in executed)
-    audit = site.work_orders.audit_trail(executed[0]["order_id"]).column("actor").to_pylist()
-    assert audit == ["planner:cp-sat", "policy:auto", "executor:replay"]
+    assert {o["actual_cost"] for o in executed} == {2.0e6}
+    trail = site.work_orders.audit_trail(executed[0]["order_id"]).to_pylist()
+    steps = [(row["action"], row["actor"]) for row in trail]
+    assert steps[:3] == [
+        ("propose", "planner:cp-sat"),
+        ("approve", "policy:auto"),
+        ("approved", "policy:auto"),
+    ]
+    assert steps[3][0] == "dispatched" and steps[4] == ("completed", "executor:replay")
     restored = summary["restored_engines_rul"]
     assert set(restored) == {o["asset"] for o in executed}
     assert min(restored.values()) > 60  # a restored engine has most of its life ahead

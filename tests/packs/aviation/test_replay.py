@@ -13,9 +13,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from valueloop.connectors.base import SetpointWrite
 from valueloop.connectors.runner import build_sources
 from valueloop.datasets.cmapss import cmapss_path, load_cmapss
+from valueloop.errors import ActionError
 from valueloop.ingest.pipeline import IngestReport
 from valueloop.packs.aviation.fleet import fleets
 from valueloop.packs.aviation.replay import CmapssReplaySource
@@ -123,15 +123,9 @@ def test_speedup_paces_the_replay(site: Site, tmp_path: Path) -> None:
 def test_an_overhaul_restores_the_engine(site: Site, tmp_path: Path) -> None:
     source = _source(site, _first_engines(tmp_path, 2))
     at = source.spec.observed_until + timedelta(days=1)
-    results = asyncio.run(
-        source.write(
-            [
-                SetpointWrite("engine-002", "overhaul", 1.0, at, "WO-1"),
-                SetpointWrite("engine-002", "fan_speed", 1.0, at, "WO-2"),
-            ]
-        )
-    )
-    assert [r.ok for r in results] == [True, False]
+    assert source.restore("engine-002", at).startswith("engine restored")
+    with pytest.raises(ActionError, match="only engines of its fleet"):
+        source.restore("engine-999", at)
     (delivery,) = source.drain_restorations()
     assert source.drain_restorations() == []
     healthy = load_cmapss("FD001", "train").filter(pc.equal(pc.field("unit"), 2))
