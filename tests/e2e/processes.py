@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -63,3 +63,14 @@ def serving(data: Path) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=15)
+
+
+def wait_for(what: str, probe: Callable[[], Any], timeout: float, every: float = 0.2) -> Any:
+    """Call ``probe`` every ``every`` s until it returns something true; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")

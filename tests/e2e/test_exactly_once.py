@@ -13,8 +13,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ import httpx
 import pytest
 from tests.connectors.modbus_device import SETPOINTS, written
 from tests.connectors.peers import PeerProcess, free_port, need_package
+from tests.e2e.processes import wait_for
 
 from valueloop.act.faults import CRASH_POINTS, VARIABLE
 from valueloop.api.auth import issue_token
@@ -59,16 +59,6 @@ policy: {{approval: two_person, approvals: 2}}
 """
 
 
-def _wait(what: str, probe: Callable[[], Any], timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
 class Server:
     """``valueloop serve`` as a process on a free port."""
 
@@ -90,7 +80,7 @@ class Server:
             env=environment,
         )
         self.client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=10.0)
-        _wait("the server", self._healthy, 60)
+        wait_for("the server", self._healthy, 60)
 
     def _healthy(self) -> bool:
         if self.process.poll() is not None:
@@ -162,13 +152,13 @@ def test_a_crash_at_each_step_of_an_execution_writes_once(
         order_id = order["order_id"]
         crashing.post(tokens["ann"], f"/api/workorders/{order_id}/approve")
         crashing.post(tokens["bob"], f"/api/workorders/{order_id}/approve")
-        _wait("the server to kill itself", lambda: crashing.process.poll() is not None, 30)
+        wait_for("the server to kill itself", lambda: crashing.process.poll() is not None, 30)
         assert crashing.process.returncode == -signal.SIGKILL
     finally:
         crashing.stop()
     restarted = Server(data, tmp_path / "serve.log")
     try:
-        done = _wait(
+        done = wait_for(
             "the execution to be reconciled",
             lambda: (
                 (found := restarted.order(tokens["olga"], order_id))["status"]

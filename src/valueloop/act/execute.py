@@ -202,17 +202,13 @@ class Executor:
     async def _verify(
         self, order: dict[str, Any], execution_id: str, now: datetime, report: ExecutionReport
     ) -> None:
-        spec = self._spec(order)
-        target = float(order["setpoint"])
-        observed = await self.field.read_until(
-            self._series(order),
-            target,
-            tolerance=spec.read_tolerance(),
-            timeout=spec.verify_within.total_seconds(),
-        )
-        if observed is not None and abs(observed - target) <= spec.read_tolerance():
+        observed, reached = await self._read_back(order)
+        if reached:
+            assert observed is not None
             self._done(order, execution_id, observed, now, report)
             return
+        spec = self._spec(order)
+        target = float(order["setpoint"])
         self._fail(
             order,
             f"read back {observed} within {spec.verify_within}, not the target {target} "
@@ -221,6 +217,19 @@ class Executor:
             now,
             report,
         )
+
+    async def _read_back(self, order: dict[str, Any]) -> tuple[float | None, bool]:
+        """Read the set-point back until it shows the target (or ``verify_within`` passes):
+        the last value read, and whether it is the target within the tolerance."""
+        spec = self._spec(order)
+        target = float(order["setpoint"])
+        observed = await self.field.read_until(
+            self._series(order),
+            target,
+            tolerance=spec.read_tolerance(),
+            timeout=spec.verify_within.total_seconds(),
+        )
+        return observed, observed is not None and abs(observed - target) <= spec.read_tolerance()
 
     def _done(
         self,
@@ -286,15 +295,9 @@ class Executor:
             await self._write(order, execution_id, 1, now, report)
             return
         if len(answers) < len(writes):
-            spec = self._spec(order)
-            target = float(order["setpoint"])
-            observed = await self.field.read_until(
-                self._series(order),
-                target,
-                tolerance=spec.read_tolerance(),
-                timeout=spec.verify_within.total_seconds(),
-            )
-            if observed is not None and abs(observed - target) <= spec.read_tolerance():
+            observed, reached = await self._read_back(order)
+            if reached:
+                assert observed is not None
                 self.orders.record(
                     order["order_id"],
                     "written",

@@ -149,42 +149,33 @@ def propose_task(
     )
 
 
-@app.command("approve")
-def approve(
-    order_id: OrderId,
-    comment: Comment = "",
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    site: SiteFile = DEFAULT_SITE,
-    token_file: TokenFile = None,
-) -> None:
-    """Approve a proposed work order as the token's user (never the proposer)."""
-    _acting(
-        data_dir,
-        site,
-        token_file,
-        lambda opened, principal: opened.actions.approve(
-            order_id, actor=principal.name, role=principal.role, comment=comment
-        ),
-    )
+def _decision(approve: bool, summary: str) -> Callable[..., None]:
+    """A command that approves or rejects a proposed work order as the token's user."""
+
+    def decide(
+        order_id: OrderId,
+        comment: Comment = "",
+        data_dir: DataDir = DEFAULT_DATA_DIR,
+        site: SiteFile = DEFAULT_SITE,
+        token_file: TokenFile = None,
+    ) -> None:
+        def act(opened: Any, principal: Any) -> dict[str, Any]:
+            how = opened.actions.approve if approve else opened.actions.reject
+            order: dict[str, Any] = how(
+                order_id, actor=principal.name, role=principal.role, comment=comment
+            )
+            return order
+
+        _acting(data_dir, site, token_file, act)
+
+    decide.__doc__ = summary
+    return decide
 
 
-@app.command("reject")
-def reject(
-    order_id: OrderId,
-    comment: Comment = "",
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    site: SiteFile = DEFAULT_SITE,
-    token_file: TokenFile = None,
-) -> None:
-    """Reject a proposed work order as the token's user."""
-    _acting(
-        data_dir,
-        site,
-        token_file,
-        lambda opened, principal: opened.actions.reject(
-            order_id, actor=principal.name, role=principal.role, comment=comment
-        ),
-    )
+app.command("approve")(
+    _decision(True, "Approve a proposed work order as the token's user (never the proposer).")
+)
+app.command("reject")(_decision(False, "Reject a proposed work order as the token's user."))
 
 
 @app.command("rollback")

@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 import pytest
 from tests.connectors.brokers import free_port
 from tests.e2e.plant.devices import Plant, PlantSettings
+from tests.e2e.processes import wait_for
 
 from valueloop.alarms.book import AlarmBook
 from valueloop.site import open_site
@@ -75,16 +76,6 @@ def _cli(*arguments: str, timeout: float = 300) -> subprocess.CompletedProcess[s
     return completed
 
 
-def _wait(what: str, probe: Callable[[], Any], timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(1.0)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
 class Server:
     """``valueloop serve`` of the plant as a process, and an API client with a viewer token."""
 
@@ -106,7 +97,7 @@ class Server:
             headers={"Authorization": f"Bearer {token}"},
             timeout=10.0,
         )
-        _wait("the server", self._healthy, 90)
+        wait_for("the server", self._healthy, 90)
 
     def _healthy(self) -> bool:
         try:
@@ -172,7 +163,7 @@ def loop(plant: Plant, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
     try:
         announced = plant.opcua.wait_for("FAULT_START", FAULT_AT_S + 60)
         seen["fault_announced"] = datetime.fromisoformat(announced.split(" ", 1)[1])
-        seen["anomaly"] = _wait(
+        seen["anomaly"] = wait_for(
             "the anomaly alarm",
             lambda: [a for a in server.alarms(asset="machine-2") if a["name"] == "health_anomaly"],
             60,
@@ -181,22 +172,24 @@ def loop(plant: Plant, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
         fault_start, fault_end = plant.fault_window(FAULT_FOR_S + 60)
         seen["fault"] = (fault_start, fault_end)
         seen.update(_change_and_rollback(server, people))
-        seen["orders"] = _wait(
+        seen["orders"] = wait_for(
             "the inspection",
             lambda: [o for o in server.orders() if o["kind"] == "maintenance"],
             60,
         )
-        _wait("the fault's end", lambda: datetime.now(UTC) > fault_end + timedelta(seconds=5), 90)
+        wait_for(
+            "the fault's end", lambda: datetime.now(UTC) > fault_end + timedelta(seconds=5), 90
+        )
         plant.kill_opcua()
         seen["killed"] = datetime.now(UTC)
-        seen["stale"] = _wait(
+        seen["stale"] = wait_for(
             "stale-data alarms",
             lambda: [a for a in server.alarms(state="unack") if a["name"] == "comms_lost"],
             40,
         )
         plant.start_opcua()
         seen["restarted"] = datetime.now(UTC)
-        seen["cleared"] = _wait(
+        seen["cleared"] = wait_for(
             "the stale-data alarms to clear",
             lambda: all(a["cleared_at"] for a in server.alarms() if a["name"] == "comms_lost"),
             60,
@@ -210,7 +203,7 @@ def loop(plant: Plant, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
 
 def _change_and_rollback(server: Server, people: dict[str, str]) -> dict[str, Any]:
     """The rule's set-point change approved by two people, executed, then rolled back."""
-    (change,) = _wait(
+    (change,) = wait_for(
         "the rule's set-point change",
         lambda: [o for o in server.orders() if o["kind"] == "setpoint"],
         60,
@@ -219,7 +212,7 @@ def _change_and_rollback(server: Server, people: dict[str, str]) -> dict[str, An
     server.act(people["olga"], f"{path}/approve", expect=403)
     server.act(people["ann"], f"{path}/approve")
     approved = server.act(people["bob"], f"{path}/approve")
-    executed = _wait(
+    executed = wait_for(
         "the change to be executed",
         lambda: (order := server.order(change["order_id"]))["status"] != "approved" and order,
         30,
@@ -229,7 +222,7 @@ def _change_and_rollback(server: Server, people: dict[str, str]) -> dict[str, An
     back = f"/api/workorders/{rollback['order_id']}"
     server.act(people["ann"], f"{back}/approve")
     server.act(people["bob"], f"{back}/approve")
-    undone = _wait(
+    undone = wait_for(
         "the rollback to be executed",
         lambda: (order := server.order(rollback["order_id"]))["status"] != "approved" and order,
         30,

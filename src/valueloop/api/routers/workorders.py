@@ -92,20 +92,27 @@ def get_work_order(order_id: str, site: SiteDep) -> WorkOrderOut:
     return _out(site, _order(site, order_id))
 
 
-@router.post("/{order_id}/approve")
-def approve_work_order(
-    order_id: str, site: SiteDep, principal: Approver, body: DecisionIn | None = None
+def _decide(
+    site: Site, order_id: str, principal: Principal, body: DecisionIn | None, approve: bool
 ) -> WorkOrderOut:
-    """Add the token owner's approval (never the proposer's); approved once the policy's count
-    of approvers is reached (409 if not proposed or approved by them already)."""
     _order(site, order_id)
-    order = site.actions.approve(
+    decide = site.actions.approve if approve else site.actions.reject
+    order = decide(
         order_id,
         actor=principal.name,
         role=principal.role,
         comment=body.comment if body is not None else "",
     )
     return _out(site, order)
+
+
+@router.post("/{order_id}/approve")
+def approve_work_order(
+    order_id: str, site: SiteDep, principal: Approver, body: DecisionIn | None = None
+) -> WorkOrderOut:
+    """Add the token owner's approval (never the proposer's); approved once the policy's count
+    of approvers is reached (409 if not proposed or approved by them already)."""
+    return _decide(site, order_id, principal, body, approve=True)
 
 
 @router.post("/{order_id}/reject")
@@ -113,14 +120,7 @@ def reject_work_order(
     order_id: str, site: SiteDep, principal: Approver, body: DecisionIn | None = None
 ) -> WorkOrderOut:
     """Reject a proposed work order on behalf of the token's owner (409 if not proposed)."""
-    _order(site, order_id)
-    order = site.actions.reject(
-        order_id,
-        actor=principal.name,
-        role=principal.role,
-        comment=body.comment if body is not None else "",
-    )
-    return _out(site, order)
+    return _decide(site, order_id, principal, body, approve=False)
 
 
 @router.post("/{order_id}/rollback", status_code=status.HTTP_201_CREATED)
