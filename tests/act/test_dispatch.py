@@ -316,3 +316,45 @@ def test_a_completion_is_strict() -> None:
     ):
         with pytest.raises(ValidationError):
             Completion.model_validate(wrong)
+
+
+def test_the_act_job_dispatches_an_approved_task_and_the_cmms_completes_it(
+    cmms: Callable[..., Cmms], tmp_path: Path
+) -> None:
+    from valueloop.engine.build import act_job
+    from valueloop.site import open_site
+
+    receiver = cmms(fail_first=1)
+    site_file = tmp_path / "site.yaml"
+    site_file.write_text(
+        "site: {name: plant-a}\n"
+        "asset_types: {pump: {signals: {flow: {unit: m^3/h}}}}\n"
+        "assets: [{path: area-1/line-1/pump-01, type: pump}]\n"
+        "policy: {approval: two_person}\n"
+        "maintenance:\n"
+        f"  webhook: {{url: 'http://127.0.0.1:{receiver.port}/cmms', secret_env: {SECRET_ENV},\n"
+        "            retry_initial: 1s}\n"
+    )
+    site = open_site(site_file, tmp_path / "data")
+    try:
+        desk = site.actions
+        order = desk.propose_task(
+            "pump-01", "replace the drive-end bearing", window_start=_now(), actor="olga"
+        )
+        order_id = order["order_id"]
+        job = act_job(site)
+        assert job.step(_now(), None, None).message == "nothing to act on"
+        desk.approve(order_id, actor="ann", role="approver")
+        desk.approve(order_id, actor="bob", role="approver")
+        now = _now()
+        job.step(now, None, None)
+        assert site.work_orders.get(order_id)["status"] == "approved"
+        assert "1 dispatched" in job.step(now + timedelta(seconds=2), None, None).message
+        (task,) = receiver.tasks()
+        assert (task["order_id"], task["approved_by"]) == (order_id, ["ann", "bob"])
+        done = desk.complete(order_id, actor="cmms", actual_cost=640.0, duration_h=2.5)
+        assert (done["status"], done["actual_cost"]) == ("completed", 640.0)
+        actions = site.work_orders.audit_trail(order_id).column("action").to_pylist()
+        assert actions[-3:] == ["dispatch_failed", "dispatched", "completed"]
+    finally:
+        site.close()
