@@ -198,7 +198,7 @@ def open_site(config: SiteConfig | Path | str, data_dir: Path | str) -> Site:
         else load_site(config, kinds=KINDS)
     )
     folder = Path(data_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not isinstance(config, SiteConfig):
         _keep_copy(Path(config), folder)
     store = DuckDBStore(store_path(site_config, folder))
