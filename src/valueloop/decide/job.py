@@ -117,7 +117,7 @@ class RuleJob:
                 firings.extend(self._forecast_firings(rule, now))
         done = self.orders.sources("rule:")
         proposals: list[Proposal] = []
-        changes: list[Proposal] = []
+        changes: list[tuple[Proposal, float | None]] = []
         for firing in sorted(firings, key=lambda f: (f.at, f.asset, f.rule.name)):
             current = None
             if firing.rule.propose.change is not None and firing.rule.propose.setpoint:
@@ -127,7 +127,7 @@ class RuleJob:
                 continue
             done.add(candidate.source)
             if candidate.kind == "setpoint" and self.desk_at is not None:
-                changes.append(candidate)
+                changes.append((candidate, firing.rule.propose.change))
             else:
                 proposals.append(candidate)
         if proposals:
@@ -139,21 +139,25 @@ class RuleJob:
             message += f"; {len(refused)} refused: {refused[0]}"
         return JobResult(watermark=now, message=message, rows=proposed)
 
-    def _propose_changes(self, changes: Sequence[Proposal], now: datetime) -> list[str]:
+    def _propose_changes(
+        self, changes: Sequence[tuple[Proposal, float | None]], now: datetime
+    ) -> list[str]:
         """Propose set-point changes through the desk's limits; return why any was refused.
 
-        A refused change is not proposed again by the same firing.
+        A change given as a step (``change``) is made from the value the field holds when it is
+        proposed. A refused change is not proposed again by the same firing.
         """
         if not changes or self.desk_at is None:
             return []
         desk = self.desk_at(now)
         refused = []
-        for change in changes:
+        for change, step in changes:
             try:
                 desk.propose_setpoint(
                     change.asset,
                     change.action,
-                    target=change.setpoint,
+                    target=change.setpoint if step is None else None,
+                    change=step,
                     reason=change.task,
                     actor=ACTOR,
                     source=change.source,

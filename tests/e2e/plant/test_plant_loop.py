@@ -37,6 +37,8 @@ FAULT_AT_S = 90.0
 (counted from the first complete row, a few seconds after serve starts) has passed."""
 FAULT_FOR_S = 20.0
 ALARM_DELAY = timedelta(seconds=10)
+DONE = ("executed", "failed")
+"""The states that end a set-point change's execution."""
 HEALTHY = {
     "vibration": (1.0, 3.5),
     "bearing_temperature": (50.0, 62.0),
@@ -214,7 +216,7 @@ def _change_and_rollback(server: Server, people: dict[str, str]) -> dict[str, An
     approved = server.act(people["bob"], f"{path}/approve")
     executed = wait_for(
         "the change to be executed",
-        lambda: (order := server.order(change["order_id"]))["status"] != "approved" and order,
+        lambda: (order := server.order(change["order_id"]))["status"] in DONE and order,
         30,
     )
     time.sleep(3.0)  # the machine's speed follows its set-point with a 2 s time constant
@@ -224,7 +226,7 @@ def _change_and_rollback(server: Server, people: dict[str, str]) -> dict[str, An
     server.act(people["bob"], f"{back}/approve")
     undone = wait_for(
         "the rollback to be executed",
-        lambda: (order := server.order(rollback["order_id"]))["status"] != "approved" and order,
+        lambda: (order := server.order(rollback["order_id"]))["status"] in DONE and order,
         30,
     )
     trail = server.client.get(f"{path}/audit").json()
