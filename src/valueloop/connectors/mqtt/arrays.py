@@ -3,14 +3,17 @@
 The high-rate form of an MQTT JSON payload is an array of ``{"ts": <number>, "value": <number>}``
 objects. The payloads of a batch that look like arrays are joined as lines of one newline-delimited
 JSON document and read by Arrow's JSON reader against a strict schema, without a Python object per
-reading. Anything else in any of them (another key, a string, a boolean, a missing value, text
-that is not JSON) makes the reader refuse the whole document, and the caller then reads those
-messages one by one, where each problem gets its own reason.
+reading. A payload of more than ``max_items`` items is left out (the caller dead-letters it), an
+item out of the time range is rejected on its own. Anything else in any of them (another key, a
+string, a boolean, a missing value, text that is not JSON) makes the reader refuse the whole
+document, and the caller then reads those messages one by one, where each problem gets its own
+reason.
 """
 
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -47,11 +50,15 @@ class Bulk:
 
 @dataclass(frozen=True)
 class ArrayRead:
-    """The readings of a batch of array payloads and the items rejected for their time."""
+    """The readings of a batch of array payloads, and what was left out of them."""
 
     bulk: Bulk
     rejected: list[tuple[str, str]]
-    """``(raw payload, reason)`` of each item out of the time range."""
+    """``(raw, reason)`` of each item out of the time range, raw being the item alone as a
+    one-item JSON array."""
+    crowded: dict[int, int]
+    """The item count of each payload (by its index) not read for having more than
+    ``max_items``."""
 
 
 def looks_like_array(payload: bytes) -> bool:
@@ -67,8 +74,13 @@ def _document(messages: Sequence[Message]) -> bytes:
     )
 
 
-def read_arrays(messages: Sequence[Message], routes: Sequence[Route]) -> ArrayRead | None:
-    """Read array payloads of plain ``{"ts", "value"}`` objects; None if any is not one."""
+def read_arrays(
+    messages: Sequence[Message], routes: Sequence[Route], max_items: int
+) -> ArrayRead | None:
+    """Read array payloads of plain ``{"ts", "value"}`` objects; None if any is not one.
+
+    A payload of more than ``max_items`` items is left out whole (listed in ``crowded``).
+    """
     try:
         table = pa_json.read_json(
             io.BytesIO(_document(messages)), read_options=_READ, parse_options=_PARSE
@@ -89,15 +101,18 @@ def read_arrays(messages: Sequence[Message], routes: Sequence[Route]) -> ArrayRe
     stamps = items.field("ts")
     numbers = np.asarray(stamps.to_numpy(zero_copy_only=False), dtype=np.float64) * factor
     ts_us = np.where(pc.is_null(stamps).to_numpy(zero_copy_only=False), received_us, numbers)
-    accepted = in_range(ts_us)
+    allowed = (lengths <= max_items)[owner]
+    timely = in_range(ts_us)
+    accepted = allowed & timely
     rejected = []
     if not accepted.all():
         starts = np.concatenate([[0], np.cumsum(lengths)])
-        for index in np.flatnonzero(~accepted):
+        for index in np.flatnonzero(allowed & ~timely):
             message = messages[owner[index]]
+            item = {"ts": stamps[index].as_py(), "value": value[index].as_py()}
             rejected.append(
                 (
-                    message.payload.decode("utf-8", "backslashreplace"),
+                    json.dumps([item], separators=(",", ":")),
                     out_of_range(
                         f"topic {message.topic}: item {index - starts[owner[index]]}: ",
                         float(ts_us[index]),
@@ -114,6 +129,7 @@ def read_arrays(messages: Sequence[Message], routes: Sequence[Route]) -> ArrayRe
             offset=np.array([route.point.offset for route in routes])[chosen],
         ),
         rejected=rejected,
+        crowded={int(index): int(lengths[index]) for index in np.flatnonzero(lengths > max_items)},
     )
 
 

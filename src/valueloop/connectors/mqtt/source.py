@@ -44,7 +44,7 @@ class MqttSource:
     async def deliveries(self) -> AsyncIterator[FieldDelivery]:
         """Yield readings and rejected payloads until :meth:`stop`, reconnecting as needed."""
         async for batch in self._link.batches():
-            delivery = decode_batch(batch, self._router, self.spec.prefix, self.name)
+            delivery = decode_batch(batch, self._router, self.spec)
             self._link.account(delivery, len(batch))
             yield delivery
 
@@ -56,7 +56,7 @@ class MqttSource:
         if match is None:
             raise ConnectorError(f"the dead letter's reason names no topic: {reason!r}")
         message = Message(match.group(1), raw.encode("utf-8"), 0, 0, time.time())
-        return decode_batch([message], self._router, self.spec.prefix, self.name)
+        return decode_batch([message], self._router, self.spec)
 
     def mappings(self) -> Sequence[tuple[str, PointMap]]:
         """Series of the concrete mappings, and those templated mappings named so far."""

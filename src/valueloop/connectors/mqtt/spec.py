@@ -53,6 +53,11 @@ class MqttBrokerSpec(FieldConnectorSpec):
         reconnect_min, reconnect_max: exponential backoff bounds between reconnect attempts, s.
         batch_messages, batch_wait: a delivery gathers up to this many messages or waits at most
             this long (s) after the first one.
+        max_payload_bytes: the largest payload read, bytes (4 MiB by default; MQTT allows
+            256 MiB). A larger one is not decoded: it becomes one dead letter keeping its first
+            KiB, and is acknowledged so that the broker does not send it again.
+        max_items: the most readings (JSON array items, Sparkplug metrics) one message may carry
+            (100,000 by default); a message with more is dead-lettered likewise.
     """
 
     host: str = "127.0.0.1"
@@ -70,6 +75,8 @@ class MqttBrokerSpec(FieldConnectorSpec):
     reconnect_max: Annotated[int, Field(ge=1)] = 60
     batch_messages: Annotated[int, Field(ge=1)] = 2_000
     batch_wait: Annotated[float, Field(gt=0, le=5)] = 0.05
+    max_payload_bytes: Annotated[int, Field(ge=1, le=268_435_455)] = 4 * 1024 * 1024
+    max_items: Annotated[int, Field(ge=1)] = 100_000
 
     @model_validator(mode="after")
     def _backoff(self) -> MqttBrokerSpec:

@@ -13,7 +13,10 @@ that edge nodes know whether their data reaches a host.
 - NDEATH (its ``bdSeq`` matching the NBIRTH's; the broker publishes it as the node's will when the
   node drops without a clean disconnect) and DDEATH: every series of the node (or device) gets a
   reading of quality BAD, no value, at the time the death arrived, marking it stale.
-- Undecodable protobuf and messages of unknown type become dead letters (payload in base64).
+- Undecodable protobuf and messages of unknown type become dead letters (payload in base64), as
+  do payloads over ``max_payload_bytes`` (before parsing) or of more metrics than ``max_items``
+  (keeping only the payload's first KiB), and data naming metrics no birth declared (one dead
+  letter per message).
 
 Metrics no mapping matches, control metrics (``bdSeq``, ``Node Control/...``) and non-numeric
 datatypes are not read.
@@ -27,6 +30,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import ClassVar
 
 from valueloop.connectors.base import FieldDelivery
+from valueloop.connectors.mqtt.limits import oversized, too_many
 from valueloop.connectors.mqtt.link import Message, MqttLink, Will
 from valueloop.connectors.sparkplug import sparkplug_b_pb2 as pb
 from valueloop.connectors.sparkplug.codec import (
@@ -55,6 +59,16 @@ from valueloop.schema import Quality
 _GOOD, _BAD = int(Quality.GOOD), int(Quality.BAD)
 
 Handler = Callable[[EdgeNodeSession, SparkplugTopic, pb.Payload, Message, DeliveryBuilder], None]
+
+
+def _undeclared(names: Sequence[str]) -> str:
+    """The reason of a message naming metrics no birth declared (the first ten of them)."""
+    shown = 10
+    listed = ", ".join(names[:shown])
+    if len(names) == 1:
+        return f"metric {listed} not declared by a birth"
+    more = f" and {len(names) - shown:,} more" if len(names) > shown else ""
+    return f"{len(names):,} metrics not declared by a birth: {listed}{more}"
 
 
 class SparkplugHost:
@@ -108,6 +122,10 @@ class SparkplugHost:
             yield delivery
 
     def _handle(self, message: Message, builder: DeliveryBuilder) -> None:
+        too_large = oversized(message.payload, self.spec.max_payload_bytes)
+        if too_large is not None:
+            builder.reject(message, too_large, whole=False)
+            return
         if message.topic == self._state_topic:
             self._on_state(message)
             return
@@ -123,6 +141,11 @@ class SparkplugHost:
         except ValueError as err:
             builder.reject(message, str(err))
             return
+        count = len(payload.metrics)
+        if count > self.spec.max_items:
+            reason = too_many(count, "metrics", self.spec.max_items, len(message.payload))
+            builder.reject(message, reason, whole=False)
+            return
         key = (topic.group, topic.edge_node)
         node = self._nodes.get(key)
         if node is None:
@@ -136,7 +159,7 @@ class SparkplugHost:
         """Our own STATE says offline (a stale will) while we are up: publish the birth again."""
         try:
             state = json.loads(message.payload)
-        except ValueError:
+        except (ValueError, RecursionError):
             return
         if self.spec.primary and isinstance(state, dict) and state.get("online") is False:
             self._publish_birth()
@@ -246,13 +269,13 @@ class SparkplugHost:
         device = topic.device
         node_readers = self._readers.setdefault((node.group, node.edge_node), {})
         readers = node_readers.setdefault(device, {})
+        undeclared: list[str] = []
         for metric in payload.metrics:
             key = metric.name or metric.alias
             if key not in readers:
                 info = node.lookup(device, metric)
                 if info is None:
-                    named = metric.name or f"alias {metric.alias}"
-                    builder.reject(message, f"metric {named} not declared by a birth")
+                    undeclared.append(metric.name or f"alias {metric.alias}")
                     continue
                 readers[key] = self._reader(node, device, info)
             reader = readers[key]
@@ -261,6 +284,8 @@ class SparkplugHost:
             value = metric_value(metric, reader.wrap)
             ts_ms = metric.timestamp if metric.HasField("timestamp") else default_ms
             builder.add(reader.route, ts_ms, value, _GOOD if value is not None else _BAD)
+        if undeclared:  # one dead letter for the message, not a copy of it per metric
+            builder.reject(message, _undeclared(undeclared))
 
     def _reader(self, node: EdgeNodeSession, device: str, info: MetricInfo) -> MetricReader | None:
         """How to read a born metric; None if it is no series (control, not numeric, unmapped)."""

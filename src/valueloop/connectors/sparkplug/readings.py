@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from valueloop.connectors.base import FieldDelivery
 from valueloop.connectors.columns import build_readings, rejections
+from valueloop.connectors.mqtt.limits import excerpt
 from valueloop.connectors.mqtt.link import Message
 from valueloop.connectors.sparkplug.nodes import MetricInfo
 from valueloop.connectors.sparkplug.spec import SparkplugMetricMap
@@ -87,9 +88,11 @@ class DeliveryBuilder:
         self.value.append(value)
         self.quality.append(quality)
 
-    def reject(self, message: Message, reason: str) -> None:
-        """Dead-letter ``message``: its payload as base64 text, the reason naming the topic."""
-        self.raw.append(base64.b64encode(message.payload).decode("ascii"))
+    def reject(self, message: Message, reason: str, *, whole: bool = True) -> None:
+        """Dead-letter ``message``: its payload (only its first KiB unless ``whole``, for a
+        payload refused for its size) as base64 text, the reason naming the topic."""
+        kept = message.payload if whole else excerpt(message.payload)
+        self.raw.append(base64.b64encode(kept).decode("ascii"))
         self.reason.append(f"topic {message.topic}: {reason} (raw payload in base64)")
 
     def build(self) -> FieldDelivery:
