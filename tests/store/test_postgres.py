@@ -3,6 +3,7 @@ upsert, chunked reads, overflow-safe sums, connection errors and the pool's life
 
 from __future__ import annotations
 
+import time
 import math
 import threading
 import uuid
@@ -320,6 +321,9 @@ def test_close_closes_the_pool_and_its_connections(schema: str) -> None:
     assert connections() >= 1
     store.close()
     assert store.closed
+    deadline = time.monotonic() + 5.0  # a server backend leaves pg_stat_activity as it exits
+    while connections() and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert connections() == 0
     with pytest.raises(StoreError, match="is closed"):
         store.read([1])
