@@ -3,9 +3,9 @@ upsert, chunked reads, overflow-safe sums, connection errors and the pool's life
 
 from __future__ import annotations
 
-import time
 import math
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
