@@ -23,12 +23,15 @@ ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "plant/utilities/loop-1"
 
 
-def _valueloop(*arguments: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+def _valueloop(
+    *arguments: str, env: dict[str, str] | None = None, log: Path | None = None
+) -> subprocess.Popen[str]:
+    """``valueloop`` as a process; its stderr to ``log`` (its access log is long), else a pipe."""
     return subprocess.Popen(
         [sys.executable, "-m", "valueloop", *arguments],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.PIPE if log is None else log.open("a"),
         text=True,
         env={**os.environ, "NO_COLOR": "1", **(env or {})},
     )
@@ -98,7 +101,11 @@ class Centre:
 
     def start(self) -> None:
         """Start serving and wait until it answers."""
-        self.process = _valueloop("serve", "--data-dir", str(self.data), "--port", str(self.port))
+        self.process = _valueloop(
+            "serve",
+            *("--data-dir", str(self.data), "--port", str(self.port)),
+            log=self.data.parent / "centre.log",
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:

@@ -16,9 +16,12 @@ from fastapi import Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
+from valueloop.api.access import install_access_log
 from valueloop.api.auth import require
 from valueloop.api.errors import install_error_handlers
+from valueloop.api.headers import install_security_headers
 from valueloop.api.models import Health
+from valueloop.api.requestid import install_request_id
 from valueloop.api.routers import (
     alarms,
     anomalies,
@@ -34,8 +37,10 @@ from valueloop.api.routers import (
     predictions,
     series,
     summary,
+    users,
     workorders,
 )
+from valueloop.api.throttle import install_throttle
 from valueloop.console.routes import mount_console
 from valueloop.site import Site
 
@@ -54,6 +59,7 @@ ROUTERS = (
     alarms.router,
     jobs.router,
     summary.router,
+    users.router,
 )
 
 _TOKEN_IN_QUERY = re.compile(r"(token=)[^&\s]*")
@@ -89,6 +95,7 @@ def create_app(site: Site) -> FastAPI:
     )
     app.state.site = site
     install_error_handlers(app)
+    install_request_id(app)
     viewer = [Depends(require("viewer"))]
     for router in ROUTERS:
         app.include_router(router, prefix="/api", dependencies=viewer)
@@ -111,5 +118,8 @@ def create_app(site: Site) -> FastAPI:
         )
 
     mount_console(app)
+    install_throttle(app)
+    install_security_headers(app)
+    install_access_log(app)
     _redact_access_log()
     return app

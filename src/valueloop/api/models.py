@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from valueloop.act.workorders import OrderStatus
+from valueloop.api.auth import Role
 
 
 def _json_object(value: Any) -> Any:
@@ -438,3 +439,67 @@ class AnomalyOut(_Out):
     peak_ts: datetime
     score: float
     detector: str
+
+
+_Lifetime = Annotated[
+    str | None,
+    Field(
+        max_length=20,
+        description="How long the token is valid: a number and s, m, h or d (default 90d).",
+        examples=["30d"],
+    ),
+]
+
+
+class UserIn(BaseModel):
+    """A user to add: their name (unique regardless of case), role and first token's lifetime."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    role: Role
+    expires_in: _Lifetime = None
+
+
+class TokenIn(BaseModel):
+    """Another token for a user: its lifetime."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    expires_in: _Lifetime = None
+
+
+class RoleIn(BaseModel):
+    """A user's new role, for all their tokens."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role
+
+
+class TokenOut(_Out):
+    """An issued token's id and times (never its secret nor its hash)."""
+
+    token_id: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+class UserOut(_Out):
+    """A user, their role and their tokens, oldest first."""
+
+    name: str
+    role: Role
+    created_at: datetime
+    tokens: list[TokenOut]
+
+
+class IssuedTokenOut(_Out):
+    """A token just issued: ``token`` is shown this once and stored only as a hash."""
+
+    name: str
+    role: Role
+    token: str
+    token_id: str
+    expires_at: datetime

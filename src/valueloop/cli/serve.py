@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +12,8 @@ import typer
 from rich.console import Console
 
 from valueloop.connectors.runner import SourceRunner, build_sources
+from valueloop.connectors.secrets import unsafe_file
+from valueloop.errors import ConfigError
 from valueloop.ingest.sources import SourceIngest
 from valueloop.site import Site, open_site, site_file_of
 
@@ -25,8 +29,50 @@ def field_sources(site: Site) -> SourceRunner:
     return SourceRunner(sources, ingest.keep)
 
 
-def serve_site(site: Site, host: str, port: int) -> None:
-    """Serve a site: its field connectors, its engine's jobs and its API, until interrupted."""
+@dataclass(frozen=True)
+class TlsFiles:
+    """The server's certificate (PEM, with its chain) and its private key (PEM, ``chmod 600``)."""
+
+    cert: Path
+    key: Path
+
+
+def tls_files(cert: Path | None, key: Path | None) -> TlsFiles | None:
+    """The TLS files given by ``--tls-cert`` and ``--tls-key``, checked; None when neither is.
+
+    Raises ConfigError when only one is given, a file is missing or unreadable, the key is
+    readable by group or others, or the two are not a certificate and its (unencrypted) key.
+    """
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise ConfigError("give both --tls-cert and --tls-key to serve over HTTPS, or neither")
+    try:
+        with cert.open("rb"):
+            pass
+    except OSError as err:
+        raise ConfigError(f"--tls-cert: cannot read {cert} ({err.strerror})") from err
+    problem = unsafe_file(key)
+    if problem is not None:
+        raise ConfigError(f"--tls-key: {problem}")
+
+    def encrypted() -> str:
+        raise ConfigError(f"--tls-key: {key} is encrypted; give the key without a passphrase")
+
+    try:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key, password=encrypted)
+    except ssl.SSLError as err:
+        raise ConfigError(
+            f"--tls-cert {cert} and --tls-key {key} are not a PEM certificate and its private "
+            f"key ({err.reason or err})"
+        ) from err
+    return TlsFiles(cert, key)
+
+
+def serve_site(site: Site, host: str, port: int, tls: TlsFiles | None = None) -> None:
+    """Serve a site: its field connectors, its engine's jobs and its API, until interrupted;
+    over HTTPS when ``tls`` is given."""
     import uvicorn
 
     from valueloop.api.app import create_app
@@ -43,7 +89,14 @@ def serve_site(site: Site, host: str, port: int) -> None:
     runner.start()
     worker.start()
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            ssl_certfile=tls.cert if tls else None,
+            ssl_keyfile=tls.key if tls else None,
+        )
     finally:
         stop.set()
         worker.join(timeout=10)
@@ -58,11 +111,21 @@ def serve(
     data_dir: Annotated[Path, typer.Option(help="The site's data directory.")] = DEFAULT_DATA_DIR,
     host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option(help="Serve over HTTPS with this certificate (PEM, with its chain)."),
+    ] = None,
+    tls_key: Annotated[
+        Path | None,
+        typer.Option(help="The certificate's private key (PEM; readable by its owner only)."),
+    ] = None,
 ) -> None:
     """Run a site: read its field, run its analytics, alarms and rules, serve its API."""
+    tls = tls_files(tls_cert, tls_key)
     opened = open_site(site_file_of(site, data_dir), data_dir)
-    console.print(f"console and API on http://{host}:{port}/ (docs at /docs); Ctrl-C stops")
+    scheme = "https" if tls else "http"
+    console.print(f"console and API on {scheme}://{host}:{port}/ (docs at /docs); Ctrl-C stops")
     try:
-        serve_site(opened, host, port)
+        serve_site(opened, host, port, tls)
     finally:
         opened.close()

@@ -1,24 +1,32 @@
-"""``valueloop users``: add the people and systems that use the API, issue, list and revoke their
-tokens, and tell who a token belongs to.
+"""``valueloop users``: add the people and systems that use the API, issue, rotate, list and
+revoke their tokens, and tell who a token belongs to.
 
-A command refused (a name taken, an unknown user or token) prints why and exits with code 1.
+Every token expires, 90 days after it is issued unless ``--expires-in`` says otherwise (``30d``,
+``12h``, ``90m``, ``45s``). A command refused (a name taken, an unknown user or token) prints why
+and exits with code 1. These commands open the site's store, which a running ``valueloop serve``
+holds: while it runs, an admin manages users through its API (``/api/users``) instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Annotated
 
 import typer
 
 from valueloop.api.auth import (
+    TOKEN_LIFETIME,
     Role,
-    authenticate,
+    TokenInfo,
+    describe_token,
     issue_token,
     issue_user_token,
     list_tokens,
+    parse_lifetime,
     revoke_token,
+    rotate_user_token,
     set_user_role,
 )
 from valueloop.cli.identity import TokenFile, cli_principal
@@ -30,7 +38,7 @@ from valueloop.cli.sitecmd import (
     opened_site,
     print_rows,
 )
-from valueloop.errors import AuthError
+from valueloop.errors import DataError, ValueloopError
 
 app = typer.Typer(help="API users and their tokens.", no_args_is_help=True)
 
@@ -41,19 +49,44 @@ _ROLE_HELP = (
 )
 
 
+def _lifetime(text: str) -> timedelta:
+    try:
+        return parse_lifetime(text)
+    except DataError as err:
+        raise typer.BadParameter(str(err)) from err
+
+
+ExpiresIn = Annotated[
+    timedelta | None,
+    typer.Option(
+        "--expires-in",
+        parser=_lifetime,
+        metavar="LIFETIME",
+        help=(
+            "How long the token is valid: a number and s, m, h or d, e.g. 30d "
+            f"(default {TOKEN_LIFETIME.days}d)."
+        ),
+    ),
+]
+
+
 @contextmanager
 def _refused() -> Iterator[None]:
     """Turn a refusal into its message on stderr and exit code 1."""
     try:
         yield
-    except AuthError as err:
+    except ValueloopError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from err
 
 
-def _show_once(token: str, name: str, role: str) -> None:
+def _show_once(token: str, issued: TokenInfo, also: str = "") -> None:
     typer.echo(token)
-    typer.echo(f"token for {name} ({role}): keep it now, it cannot be shown again", err=True)
+    typer.echo(
+        f"token for {issued.name} ({issued.role}), valid until "
+        f"{issued.expires_at:%Y-%m-%d %H:%M} UTC{also}: keep it now, it cannot be shown again",
+        err=True,
+    )
 
 
 @app.command("add")
@@ -62,6 +95,7 @@ def add(
         str, typer.Argument(metavar="NAME", help="Who the user is; recorded as the actor.")
     ],
     role: Annotated[Role, typer.Option("--role", help=_ROLE_HELP)],
+    expires_in: ExpiresIn = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     site: SiteFile = DEFAULT_SITE,
 ) -> None:
@@ -70,19 +104,37 @@ def add(
     A name is unique regardless of case; `users token NAME` gives an existing user another token.
     """
     with _refused(), opened_site(site, data_dir) as opened:
-        issued = issue_token(opened.store, name, role)
-    _show_once(issued, name.strip(), role)
+        issued = issue_token(opened.store, name, role, lifetime=expires_in)
+        info = describe_token(opened.store, issued)
+    _show_once(issued, info)
 
 
 @app.command("token")
 def another_token(
-    name: Name, data_dir: DataDir = DEFAULT_DATA_DIR, site: SiteFile = DEFAULT_SITE
+    name: Name,
+    expires_in: ExpiresIn = None,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    site: SiteFile = DEFAULT_SITE,
 ) -> None:
     """Issue another token for an existing user, with their role; it is shown this once."""
     with _refused(), opened_site(site, data_dir) as opened:
-        issued = issue_user_token(opened.store, name)
-        principal = authenticate(opened.store, issued)
-    _show_once(issued, principal.name, principal.role)
+        issued = issue_user_token(opened.store, name, lifetime=expires_in)
+        info = describe_token(opened.store, issued)
+    _show_once(issued, info)
+
+
+@app.command("rotate")
+def rotate(
+    name: Name,
+    expires_in: ExpiresIn = None,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    site: SiteFile = DEFAULT_SITE,
+) -> None:
+    """Issue a user a new token and revoke all their others; the new one is shown this once."""
+    with _refused(), opened_site(site, data_dir) as opened:
+        issued = rotate_user_token(opened.store, name, lifetime=expires_in)
+        info = describe_token(opened.store, issued)
+    _show_once(issued, info, also="; their other tokens are revoked")
 
 
 @app.command("role")
@@ -100,7 +152,7 @@ def change_role(
 
 @app.command("list")
 def list_users(data_dir: DataDir = DEFAULT_DATA_DIR, site: SiteFile = DEFAULT_SITE) -> None:
-    """List the tokens issued, one a line, with their user, role and whether they are revoked."""
+    """List the tokens issued, one a line, with their user, role, expiry and revocation."""
     with opened_site(site, data_dir) as opened:
         rows = list_tokens(opened.store)
     columns = {
@@ -108,6 +160,7 @@ def list_users(data_dir: DataDir = DEFAULT_DATA_DIR, site: SiteFile = DEFAULT_SI
         "name": "user",
         "role": "role",
         "created_at": "created",
+        "expires_at": "expires",
         "revoked_at": "revoked",
     }
     print_rows(rows, columns, "API tokens")

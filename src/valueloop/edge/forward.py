@@ -4,7 +4,8 @@ The forwarder first declares the edge's series (``POST /api/ingest/series``), th
 batches (``POST /api/ingest``, an Arrow IPC stream) and the edge's dead letters
 (``POST /api/ingest/deadletters``), removing each only when the centre confirmed it. A link or
 centre that is down is retried with exponential backoff; a batch the centre refuses as malformed
-(HTTP 422) is set aside in the outbox with the reason, so it cannot block the queue.
+(HTTP 422), or whose key the centre holds for another batch (HTTP 409), is set aside in the outbox
+with the reason, so it cannot block the queue.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ class HttpForwarder:
                 f"the centre at {self.settings.url} is unreachable: {err}"
             ) from err
         self.connected = True
-        if response.status_code == 422:
+        if response.status_code in (409, 422):
             raise Refused(f"the centre refused {path}: {response.text[:500]}")
         if response.status_code >= 400:
             raise ConnectorError(

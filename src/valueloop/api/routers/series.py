@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter
 
@@ -15,6 +15,9 @@ from valueloop.errors import DataError
 from valueloop.site import Site
 
 router = APIRouter(prefix="/series", tags=["series"])
+
+MAX_BUCKET = timedelta(days=3653)
+"""Widest downsampling bucket (``every``): ten years."""
 
 
 def _series(site: Site, series_id: int) -> SeriesOut:
@@ -51,13 +54,17 @@ def series_downsample(
     end: datetime | None = None,
 ) -> SeriesBuckets:
     """Average, minimum, maximum and last value per UTC-aligned bucket of width ``every``
-    (e.g. ``30min``, ``1h``, ``1d``)."""
+    (e.g. ``30min``, ``1h``, ``1d``; more than 0 and at most ten years)."""
     try:
         width = parse_duration(every)
     except ValueError as err:
-        raise DataError(str(err)) from err
-    if width.total_seconds() <= 0:
-        raise DataError(f"every={every!r}: the bucket width must be positive")
+        raise DataError(f"every: {err}") from err
+    except OverflowError:
+        width = timedelta.max
+    if not timedelta(0) < width <= MAX_BUCKET:
+        raise DataError(
+            f"every={every!r}: the bucket width must be more than 0 and at most 10 years"
+        )
     series = _series(site, series_id)
     buckets = site.points.downsample([series_id], _utc(start), _utc(end), width)
     return SeriesBuckets(

@@ -28,6 +28,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from valueloop.connectors.base import FieldDelivery
 from valueloop.connectors.mqtt.spec import MqttBrokerSpec
+from valueloop.connectors.secrets import resolve_secret
 from valueloop.connectors.status import StatusTracker
 from valueloop.errors import ConnectorError
 
@@ -95,8 +96,7 @@ class MqttLink:
             manual_ack=True,
         )
         if spec.username is not None:
-            password = spec.password.get_secret_value() if spec.password else None
-            client.username_pw_set(spec.username, password)
+            client.username_pw_set(spec.username, resolve_secret(spec))
         if spec.tls is not None:
             try:
                 client.tls_set(

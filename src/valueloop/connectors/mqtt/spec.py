@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from valueloop.connectors.secrets import EnvName, check_one_secret
 from valueloop.connectors.spec import FieldConnectorSpec, PointMap, check_setpoints
 from valueloop.connectors.templates import SERIES_TEMPLATE_PATTERN, LevelTemplate, template_fields
 
@@ -43,7 +44,13 @@ class MqttBrokerSpec(FieldConnectorSpec):
     Attributes:
         host, port: the broker's address (1883 plain, 8883 with TLS by convention).
         client_id: the MQTT client id; the session is kept under it. Default ``valueloop-<name>``.
-        username, password: credentials; the password is never logged or shown.
+        username: the user name to log in with.
+        password: the password written in site.yaml itself (discouraged: give password_env or
+            password_file instead; at most one of the three). Never logged or shown.
+        password_env: the environment variable holding the password, read when the connector
+            starts.
+        password_file: a file holding the password (readable by its owner only: ``chmod 600``),
+            read when the connector starts.
         tls: TLS options; None for a plain TCP link.
         qos: 1 (at least once, acknowledged after the delivery was handed over) or 0.
         keepalive: seconds between pings when idle.
@@ -65,6 +72,8 @@ class MqttBrokerSpec(FieldConnectorSpec):
     client_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     username: str | None = None
     password: SecretStr | None = None
+    password_env: EnvName | None = None
+    password_file: Path | None = None
     tls: TlsSpec | None = None
     qos: Literal[0, 1] = 1
     keepalive: Annotated[int, Field(ge=5, le=3600)] = 30
@@ -82,6 +91,11 @@ class MqttBrokerSpec(FieldConnectorSpec):
     def _backoff(self) -> MqttBrokerSpec:
         if self.reconnect_max < self.reconnect_min:
             raise ValueError("reconnect_max must be at least reconnect_min")
+        return self
+
+    @model_validator(mode="after")
+    def _one_password(self) -> MqttBrokerSpec:
+        check_one_secret(self)
         return self
 
     @property

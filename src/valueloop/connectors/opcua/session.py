@@ -17,6 +17,7 @@ from asyncua.common.node import Node
 from asyncua.ua.uaerrors import UaError, UaStatusCodeError
 
 from valueloop.connectors.opcua.spec import OpcUaSpec
+from valueloop.connectors.secrets import resolve_secret
 from valueloop.errors import ConnectorError
 
 UA_ERRORS = (UaError, OSError, TimeoutError, ConnectionError)
@@ -78,7 +79,7 @@ async def open_spec_client(spec: OpcUaSpec) -> Client:
         watchdog_interval_s=spec.watchdog_interval_s,
         security=spec.security,
         username=spec.username,
-        password=spec.password.get_secret_value() if spec.password else None,
+        password=resolve_secret(spec),
     )
 
 

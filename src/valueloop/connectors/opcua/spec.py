@@ -8,12 +8,14 @@ Root folder, written with qualified names (``/Objects/2:Pump1/2:Pressure``).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 from asyncua import ua
 from asyncua.ua.uaerrors import UaError
 from pydantic import AfterValidator, Field, SecretStr, model_validator
 
+from valueloop.connectors.secrets import EnvName, check_one_secret
 from valueloop.connectors.spec import FieldConnectorSpec, PointMap, check_setpoints
 
 DataTypeName = Literal[
@@ -80,9 +82,10 @@ class OpcUaSpec(FieldConnectorSpec):
     """An OPC UA server read by subscription and written through approved set-points.
 
     ``security`` is an asyncua security string (``Basic256Sha256,SignAndEncrypt,cert.pem,key.pem``)
-    or None for no security; ``username``/``password`` log in when given (the password is never
-    shown in logs or errors). ``timestamp`` chooses the source or server timestamp of each value
-    (falling back to the other, then to the receive time, when the server leaves it out).
+    or None for no security; ``username`` logs in when given, with the password of
+    ``password_env``, ``password_file`` or ``password`` (never shown in logs or errors).
+    ``timestamp`` chooses the source or server timestamp of each value (falling back to the other,
+    then to the receive time, when the server leaves it out).
     """
 
     kind: Literal["opcua"] = "opcua"
@@ -90,6 +93,13 @@ class OpcUaSpec(FieldConnectorSpec):
     security: str | None = None
     username: str | None = None
     password: SecretStr | None = None
+    """The password written in site.yaml itself (discouraged: give password_env or password_file
+    instead; at most one of the three)."""
+    password_env: EnvName | None = None
+    """The environment variable holding the password, read when a session is opened."""
+    password_file: Path | None = None
+    """A file holding the password (readable by its owner only: ``chmod 600``), read when a
+    session is opened."""
     publishing_interval_ms: Annotated[float, Field(gt=0)] = 500.0
     sampling_interval_ms: Annotated[float, Field(ge=0)] = 250.0
     timestamp: Literal["source", "server"] = "source"
@@ -103,4 +113,9 @@ class OpcUaSpec(FieldConnectorSpec):
     @model_validator(mode="after")
     def _setpoints(self) -> OpcUaSpec:
         check_setpoints(self.setpoints)
+        return self
+
+    @model_validator(mode="after")
+    def _one_password(self) -> OpcUaSpec:
+        check_one_secret(self)
         return self

@@ -1,0 +1,102 @@
+"""Users and their tokens, managed while the server runs (admin role).
+
+What ``valueloop users`` does on a stopped site: add a user, issue another token, change a role,
+revoke a token. A token issued here is in the response this once; it authenticates at once, and a
+token revoked here is refused from the next request on.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Depends
+
+from valueloop.api.auth import (
+    TokenInfo,
+    describe_token,
+    issue_token,
+    issue_user_token,
+    list_users,
+    parse_lifetime,
+    require,
+    revoke_token,
+    set_user_role,
+)
+from valueloop.api.deps import SiteDep
+from valueloop.api.models import (
+    IssuedTokenOut,
+    PrincipalOut,
+    RoleIn,
+    TokenIn,
+    TokenOut,
+    UserIn,
+    UserOut,
+)
+from valueloop.store.duckdb import DuckDBStore
+
+router = APIRouter(tags=["users"], dependencies=[Depends(require("admin"))])
+
+
+def _lifetime(text: str | None) -> timedelta | None:
+    return None if text is None else parse_lifetime(text)
+
+
+def _token_out(token: TokenInfo) -> TokenOut:
+    return TokenOut(
+        token_id=token.token_id,
+        created_at=token.created_at,
+        expires_at=token.expires_at,
+        revoked_at=token.revoked_at,
+    )
+
+
+def _issued(store: DuckDBStore, token: str) -> IssuedTokenOut:
+    info = describe_token(store, token)
+    return IssuedTokenOut(
+        name=info.name,
+        role=info.role,
+        token=token,
+        token_id=info.token_id,
+        expires_at=info.expires_at,
+    )
+
+
+@router.get("/users")
+def users(site: SiteDep) -> list[UserOut]:
+    """Every user with their role and tokens (id and times; never a secret or a hash)."""
+    return [
+        UserOut(
+            name=user.name,
+            role=user.role,
+            created_at=user.created_at,
+            tokens=[_token_out(token) for token in user.tokens],
+        )
+        for user in list_users(site.store)
+    ]
+
+
+@router.post("/users", status_code=201)
+def add_user(body: UserIn, site: SiteDep) -> IssuedTokenOut:
+    """Add a user and issue their first token (409 if the name is taken, in any case)."""
+    token = issue_token(site.store, body.name, body.role, lifetime=_lifetime(body.expires_in))
+    return _issued(site.store, token)
+
+
+@router.post("/users/{name}/tokens", status_code=201)
+def another_token(name: str, site: SiteDep, body: TokenIn | None = None) -> IssuedTokenOut:
+    """Issue another token for a user, with their role (404 if there is no such user)."""
+    lifetime = _lifetime(body.expires_in if body is not None else None)
+    return _issued(site.store, issue_user_token(site.store, name, lifetime=lifetime))
+
+
+@router.patch("/users/{name}")
+def change_role(name: str, body: RoleIn, site: SiteDep) -> PrincipalOut:
+    """Change a user's role, for every token they hold, from their next request on."""
+    principal = set_user_role(site.store, name, body.role)
+    return PrincipalOut(name=principal.name, role=principal.role)
+
+
+@router.post("/tokens/{token_id}/revoke")
+def revoke(token_id: str, site: SiteDep) -> TokenOut:
+    """Revoke a token (404 if unknown, 409 if revoked already); the user's others remain."""
+    return _token_out(revoke_token(site.store, token_id))
