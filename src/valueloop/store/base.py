@@ -63,9 +63,15 @@ class TimeSeriesStore(Protocol):
         ...
 
     def read(
-        self, series: Sequence[int], start: datetime | None = None, end: datetime | None = None
+        self,
+        series: Sequence[int],
+        start: datetime | None = None,
+        end: datetime | None = None,
+        *,
+        limit: int | None = None,
     ) -> pa.Table:
-        """Points of ``series`` with ``start <= ts < end``, sorted by series and time."""
+        """Points of ``series`` with ``start <= ts < end``, sorted by series and time; only the
+        first ``limit`` of them if given (the store stops reading there)."""
         ...
 
     def downsample(

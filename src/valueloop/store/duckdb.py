@@ -212,15 +212,22 @@ class DuckDBStore:
         return int(deleted[0][0]) if deleted else 0
 
     def read(
-        self, series: Sequence[int], start: datetime | None = None, end: datetime | None = None
+        self,
+        series: Sequence[int],
+        start: datetime | None = None,
+        end: datetime | None = None,
+        *,
+        limit: int | None = None,
     ) -> pa.Table:
-        """Points of ``series`` with ``start <= ts < end``, sorted by series and time."""
+        """Points of ``series`` with ``start <= ts < end``, sorted by series and time; the first
+        ``limit`` of them if given."""
         where, params = _range_clause(start, end)
         with self._cursor() as con:
             table = con.sql(
                 "SELECT series_id, ts, value, quality FROM points "
-                f"WHERE series_id IN (SELECT unnest(?::INTEGER[])){where} ORDER BY series_id, ts",
-                params=[list(series), *params],
+                f"WHERE series_id IN (SELECT unnest(?::INTEGER[])){where} ORDER BY series_id, ts "
+                "LIMIT ?",
+                params=[list(series), *params, limit],
             ).to_arrow_table()
         return table.cast(POINT_SCHEMA)
 

@@ -302,8 +302,11 @@ class ParquetTier:
         series: Sequence[int] | None,
         start: datetime | None = None,
         end: datetime | None = None,
+        *,
+        limit: int | None = None,
     ) -> pa.Table:
-        """Points of ``series`` (every series if None) with ``start <= ts < end``, sorted."""
+        """Points of ``series`` (every series if None) with ``start <= ts < end``, sorted; the
+        first ``limit`` of them if given."""
         where: list[str] = ["true"]
         params: list[Any] = []
         if series is not None:
@@ -316,8 +319,8 @@ class ParquetTier:
             where.append("ts < ?")
             params.append(end)
         table = self.query(
-            f"SELECT * FROM cold_points WHERE {' AND '.join(where)} ORDER BY series_id, ts",
-            params,
+            f"SELECT * FROM cold_points WHERE {' AND '.join(where)} ORDER BY series_id, ts LIMIT ?",
+            [*params, limit],
             start=start,
             end=end,
         )

@@ -465,16 +465,17 @@ class PostgresStore:
         series: Sequence[int] | None,
         start: datetime | None,
         end: datetime | None,
+        limit: int | None = None,
     ) -> Iterator[pa.Table]:
-        """Points in ``[start, end)`` (of ``series``, or all) sorted by series and time, in
-        chunks of at most ``_CHUNK_ROWS`` rows from one snapshot.
+        """Points in ``[start, end)`` (of ``series``, or all) sorted by series and time, the first
+        ``limit`` of them if given, in chunks of at most ``_CHUNK_ROWS`` rows from one snapshot.
 
         Each chunk resumes after the last point of the previous one: the rest of that series, then
         the later series. Two index-friendly branches: a row comparison ``(series_id, ts) > (a, t)``
         combined with ``series_id = ANY(...)`` makes PostgreSQL 15 walk the index once per element.
         """
         wanted = None if series is None else sorted({int(sid) for sid in series})
-        params: dict[str, Any] = {"limit": _CHUNK_ROWS}
+        params: dict[str, Any] = {}
         within = self._range(start, end, params)
         later = (
             sql.SQL("series_id > %(after_series)s::int8")
@@ -492,25 +493,35 @@ class PostgresStore:
             ).format(select=_POINT_SELECT, branch=branch, later=later, within=within),
         )
         after_series, after_ts = -(2**31) - 1, EPOCH  # before any series
+        remaining = limit
         with self._snapshot(action) as cursor:
-            while True:
-                params |= {"after_series": after_series, "after_ts": after_ts}
+            while remaining is None or remaining > 0:
+                rows = _CHUNK_ROWS if remaining is None else min(_CHUNK_ROWS, remaining)
+                params |= {"after_series": after_series, "after_ts": after_ts, "limit": rows}
                 if wanted is not None:
                     params["later"] = [sid for sid in wanted if sid > after_series]
                 cursor.execute(query, params)
                 table = points_table(unpacked(cursor.fetchone(), _POINT_COLUMNS))
                 if table.num_rows:
                     yield table
-                if table.num_rows < _CHUNK_ROWS:
+                if table.num_rows < rows:
                     return
+                if remaining is not None:
+                    remaining -= table.num_rows
                 after_series = table.column("series_id")[-1].as_py()
                 after_ts = table.column("ts")[-1].as_py()
 
     def read(
-        self, series: Sequence[int], start: datetime | None = None, end: datetime | None = None
+        self,
+        series: Sequence[int],
+        start: datetime | None = None,
+        end: datetime | None = None,
+        *,
+        limit: int | None = None,
     ) -> pa.Table:
-        """Points of ``series`` with ``start <= ts < end``, sorted by series and time."""
-        chunks = list(self._point_chunks("read points", series, start, end))
+        """Points of ``series`` with ``start <= ts < end``, sorted by series and time; the first
+        ``limit`` of them if given."""
+        chunks = list(self._point_chunks("read points", series, start, end, limit))
         return pa.concat_tables(chunks) if chunks else POINT_SCHEMA.empty_table()
 
     def latest(self, series: Sequence[int]) -> pa.Table:

@@ -229,19 +229,28 @@ class TieredStore:
     # Reads -------------------------------------------------------------------------------------
 
     def read(
-        self, series: Sequence[int], start: datetime | None = None, end: datetime | None = None
+        self,
+        series: Sequence[int],
+        start: datetime | None = None,
+        end: datetime | None = None,
+        *,
+        limit: int | None = None,
     ) -> pa.Table:
-        """Points of ``series`` with ``start <= ts < end``, sorted by series and time."""
+        """Points of ``series`` with ``start <= ts < end``, sorted by series and time; the first
+        ``limit`` of them if given (each tier reads at most ``limit``: across several series the
+        first points of the whole may come from either)."""
         with self._lock:
             watermark = self._watermark
             if watermark is None:
-                return self.hot.read(series, start, end)
+                return self.hot.read(series, start, end, limit=limit)
             parts = []
             if start is None or start < watermark:
-                parts.append(self.cold.read(series, start, _earlier(end, watermark)))
+                early = _earlier(end, watermark)
+                parts.append(self.cold.read(series, start, early, limit=limit))
             if end is None or end > watermark:
-                parts.append(self.hot.read(series, _later(start, watermark), end))
-        return _sorted(parts, ("series_id", "ts"), POINT_SCHEMA)
+                parts.append(self.hot.read(series, _later(start, watermark), end, limit=limit))
+        merged = _sorted(parts, ("series_id", "ts"), POINT_SCHEMA)
+        return merged if limit is None else merged.slice(0, limit)
 
     def downsample(
         self,

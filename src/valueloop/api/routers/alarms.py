@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 
 from valueloop.alarms import AlarmBook, AlarmState, Priority
 from valueloop.api.alarm_models import AlarmCommentIn, AlarmOut, ShelveIn
@@ -14,6 +14,7 @@ from valueloop.api.auth import Principal, require
 from valueloop.api.convert import rows_as
 from valueloop.api.errors import NotFoundError
 from valueloop.api.models import AuditOut
+from valueloop.api.paging import ListPage
 from valueloop.errors import ActionError
 
 router = APIRouter(prefix="/alarms", tags=["alarms"])
@@ -59,15 +60,21 @@ def _commented(
 @router.get("")
 def list_alarms(
     book: Book,
+    page: ListPage,
     state: AlarmState | None = None,
     priority: Priority | None = None,
     asset: str | None = None,
     include_normal: bool = False,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[AlarmOut]:
-    """Alarms, newest first; closed (``normal``) ones only with ``include_normal`` or ``state``."""
-    table = book.list(state, priority, asset, include_normal=include_normal, limit=limit)
-    return rows_as(AlarmOut, table)
+    """Alarms, newest first, a page at a time; closed (``normal``) ones only with
+    ``include_normal`` or ``state``."""
+    table = book.list(state, priority, asset, include_normal=include_normal, limit=page.reach)
+    return page.rows(
+        rows_as(AlarmOut, table),
+        lambda alarm: (alarm.raised_at, alarm.alarm_id),
+        descending=True,
+        capped=True,
+    )
 
 
 @router.get("/{alarm_id}")

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from valueloop.api.convert import rows_as
 from valueloop.api.deps import SiteDep
 from valueloop.api.models import AnomalyOut
+from valueloop.api.paging import ListPage
 
 router = APIRouter(prefix="/anomalies", tags=["anomalies"])
 
 
 @router.get("")
-def list_anomalies(
-    site: SiteDep,
-    asset: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[AnomalyOut]:
-    """The newest anomaly events (of ``asset``, or of every asset), newest first."""
-    return rows_as(AnomalyOut, site.anomalies.list(limit, asset))
+def list_anomalies(site: SiteDep, page: ListPage, asset: str | None = None) -> list[AnomalyOut]:
+    """The anomaly events (of ``asset``, or of every asset), newest first, a page at a time."""
+    return page.rows(
+        rows_as(AnomalyOut, site.anomalies.list(page.reach, asset)),
+        lambda event: (event.start_ts, event.series_id, event.detector, event.peak_ts),
+        descending=True,
+        capped=True,
+    )

@@ -11,7 +11,9 @@ from valueloop.api.convert import rows_as
 from valueloop.api.deps import SiteDep
 from valueloop.api.errors import NotFoundError
 from valueloop.api.models import AssetOut, PredictionOut, Risk, SeriesOut
+from valueloop.api.paging import ListPage
 from valueloop.model.site import SiteModel
+from valueloop.site import Site
 
 router = APIRouter(prefix="/assets", tags=["assets"])
 
@@ -47,8 +49,7 @@ def risk_of(prediction: PredictionOut | None, cycle: timedelta | None, window: t
     return "low"
 
 
-@router.get("")
-def list_assets(site: SiteDep) -> list[AssetOut]:
+def list_assets(site: Site) -> list[AssetOut]:
     """Every asset with a series or a prediction, with its latest prediction, by name."""
     series = Counter(site.registry.catalogue().column("asset").to_pylist())
     latest = {p.asset: p for p in rows_as(PredictionOut, site.predictions.latest())}
@@ -67,10 +68,17 @@ def list_assets(site: SiteDep) -> list[AssetOut]:
     ]
 
 
+@router.get("")
+def assets_page(site: SiteDep, page: ListPage) -> list[AssetOut]:
+    """The assets with a series or a prediction, with their latest prediction, by name, a page
+    at a time."""
+    return page.rows(list_assets(site), lambda asset: (asset.asset,))
+
+
 @router.get("/{asset}/series")
-def asset_series(asset: str, site: SiteDep) -> list[SeriesOut]:
-    """The series of one asset, by id."""
+def asset_series(asset: str, site: SiteDep, page: ListPage) -> list[SeriesOut]:
+    """The series of one asset, by id, a page at a time."""
     series = rows_as(SeriesOut, site.registry.catalogue(asset))
     if not series:
         raise NotFoundError(f"no asset {asset!r}")
-    return series
+    return page.rows(series, lambda one: (one.series_id,))

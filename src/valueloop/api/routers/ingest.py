@@ -7,14 +7,24 @@ body, or one over a limit of its format, is refused whole with a 422 naming the 
 limit, and readings of unknown series go to the dead-letter table. A batch sent again by the same
 sender under the same ``Idempotency-Key`` header is answered as a duplicate and not stored twice;
 the key used again for other readings is answered 409 (see :mod:`valueloop.ingest.batches`).
+
+A declaration of series holds at most :data:`MAX_DECLARED` of them (422 beyond), and a sender may
+declare at most :data:`NEW_SERIES_PER_HOUR` series new to the site within an hour: past that it is
+answered 429 with ``Retry-After``, counted in the server's memory from its start.
 """
 
 from __future__ import annotations
 
+import math
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import pyarrow as pa
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from valueloop.api.auth import Principal, require
@@ -26,6 +36,7 @@ from valueloop.api.models import (
     IngestOut,
     SeriesDeclarations,
 )
+from valueloop.errors import DataError
 from valueloop.ingest.batches import BatchOutcome
 from valueloop.ingest.wire import JSON_TYPE, MAX_BODY_BYTES, parse_readings
 from valueloop.schema import DEAD_LETTER_SCHEMA
@@ -33,6 +44,74 @@ from valueloop.schema import DEAD_LETTER_SCHEMA
 router = APIRouter(prefix="/ingest", tags=["ingest"])
 
 IngestPrincipal = Annotated[Principal, Depends(require("ingest"))]
+
+MAX_DECLARED = 1_000
+"""The most series one declaration may hold."""
+NEW_SERIES_PER_HOUR = 10_000
+"""The most series new to the site one sender may declare within :data:`QUOTA_WINDOW`."""
+QUOTA_WINDOW = 3600.0
+"""The window new series are counted over, in seconds."""
+
+
+class DeclarationQuota:
+    """The series new to the site each sender declared within the last ``window`` seconds.
+
+    ``clock`` gives monotonic seconds. One declaration is counted at a time, so that two at once
+    neither pass the quota together nor register the same series twice.
+    """
+
+    def __init__(
+        self,
+        *,
+        per_window: int = NEW_SERIES_PER_HOUR,
+        window: float = QUOTA_WINDOW,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.per_window = per_window
+        self.window = window
+        self.clock = clock
+        self._spent: defaultdict[str, deque[tuple[float, int]]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def spending(self, sender: str, count: Callable[[], int]) -> Iterator[None]:
+        """Let ``sender`` declare ``count()`` new series, counted once the block succeeds; a
+        429 with ``Retry-After`` when they would pass the quota."""
+        with self._lock:
+            now = self.clock()
+            spent = self._spent[sender]
+            while spent and spent[0][0] <= now - self.window:
+                spent.popleft()
+            new = count()
+            used = sum(number for _, number in spent)
+            if used + new > self.per_window:
+                wait = self._retry_after(spent, used + new - self.per_window, now)
+                raise HTTPException(
+                    status_code=429,
+                    detail=f"{sender} declared {used} new series within the last hour; at most "
+                    f"{self.per_window} an hour (this declaration adds {new})",
+                    headers={"Retry-After": str(wait)},
+                )
+            yield
+            if new:
+                spent.append((now, new))
+
+    def _retry_after(self, spent: deque[tuple[float, int]], over: int, now: float) -> int:
+        """Whole seconds until the oldest of ``spent`` that leave the window free ``over``."""
+        freed = 0
+        for moment, number in spent:
+            freed += number
+            if freed >= over:
+                return max(1, math.ceil(moment + self.window - now))
+        return math.ceil(self.window)
+
+
+def declaration_quota(request: Request) -> DeclarationQuota:
+    """The application's quota of new series per sender, made on first use."""
+    quota: DeclarationQuota | None = getattr(request.app.state, "declaration_quota", None)
+    if quota is None:
+        quota = request.app.state.declaration_quota = DeclarationQuota()
+    return quota
 
 
 async def _body(request: Request) -> bytes:
@@ -97,10 +176,20 @@ def forward_dead_letters(
 
 @router.post("/series")
 def declare_series(
-    body: SeriesDeclarations, site: SiteDep, principal: IngestPrincipal
+    body: SeriesDeclarations,
+    site: SiteDep,
+    principal: IngestPrincipal,
+    quota: Annotated[DeclarationQuota, Depends(declaration_quota)],
 ) -> DeclaredOut:
-    """Register the series a sender will deliver (known ones are left unchanged)."""
-    declared = site.batches.register(
-        [(item.path, item.unit, item.description) for item in body.series]
-    )
+    """Register the series a sender will deliver (known ones are left unchanged): at most
+    :data:`MAX_DECLARED` a call, and :data:`NEW_SERIES_PER_HOUR` new ones a sender an hour."""
+    if len(body.series) > MAX_DECLARED:
+        raise DataError(
+            f"series: {len(body.series)} declared; at most {MAX_DECLARED} a call (split them)"
+        )
+    paths = pa.array(sorted({item.path for item in body.series}), pa.string())
+    with quota.spending(principal.name, lambda: site.registry.resolve(paths).null_count):
+        declared = site.batches.register(
+            [(item.path, item.unit, item.description) for item in body.series]
+        )
     return DeclaredOut(declared=declared)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from valueloop.api.paging import ListPage
 from valueloop.engine import Engine, JobStatus
 
 router = APIRouter(tags=["jobs"])
 
 
 @router.get("/jobs")
-def list_jobs(request: Request) -> list[JobStatus]:
-    """Every job of the engine the server runs, in data-flow order (none without an engine)."""
+def list_jobs(request: Request, page: ListPage) -> list[JobStatus]:
+    """The jobs of the engine the server runs, in data-flow order, a page at a time (none
+    without an engine)."""
     engine: Engine | None = getattr(request.app.state, "engine", None)
-    if engine is None:
-        return []
-    return engine.statuses()
+    return page.rows([] if engine is None else engine.statuses())

@@ -8,15 +8,17 @@ from valueloop.api.convert import rows_as
 from valueloop.api.deps import SiteDep
 from valueloop.api.errors import NotFoundError
 from valueloop.api.models import AssignmentOut, PlanDetail, PlanOut, PlanRowsOut
+from valueloop.api.paging import ListPage
 from valueloop.errors import OptimizeError
 
 router = APIRouter(prefix="/plans", tags=["plans"])
 
 
 @router.get("")
-def list_plans(site: SiteDep) -> list[PlanOut]:
-    """Every plan's header, newest first."""
-    return rows_as(PlanOut, site.plans.list())
+def list_plans(site: SiteDep, page: ListPage) -> list[PlanOut]:
+    """The plans' headers, newest first, a page at a time."""
+    plans = rows_as(PlanOut, site.plans.list())
+    return page.rows(plans, lambda plan: (plan.created_at, plan.plan_id), descending=True)
 
 
 @router.get("/{plan_id}")

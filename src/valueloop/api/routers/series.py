@@ -10,6 +10,7 @@ from valueloop.api.convert import rows_as
 from valueloop.api.deps import SiteDep
 from valueloop.api.errors import NotFoundError
 from valueloop.api.models import BucketOut, PointOut, SeriesBuckets, SeriesOut, SeriesPoints
+from valueloop.api.paging import PointsPage, key_part, key_time
 from valueloop.config import parse_duration
 from valueloop.errors import DataError
 from valueloop.site import Site
@@ -35,13 +36,32 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
+def _resume(page: PointsPage, series_id: int, start: datetime | None) -> datetime | None:
+    """Where a page of a series' points starts: just after the cursor's point, if any."""
+    if page.after is None:
+        return start
+    if len(page.after) != 2 or page.after[0] != series_id:
+        raise DataError(f"cursor: not one of series {series_id}; send the one X-Next-Cursor gave")
+    after = key_time(page.after[1]) + timedelta(microseconds=1)
+    return after if start is None else max(start, after)
+
+
 @router.get("/{series_id}/points")
 def series_points(
-    series_id: int, site: SiteDep, start: datetime | None = None, end: datetime | None = None
+    series_id: int,
+    site: SiteDep,
+    page: PointsPage,
+    start: datetime | None = None,
+    end: datetime | None = None,
 ) -> SeriesPoints:
-    """The points of a series with ``start <= ts < end``, oldest first."""
+    """The points of a series with ``start <= ts < end``, oldest first, a page at a time."""
     series = _series(site, series_id)
-    points = site.points.read([series_id], _utc(start), _utc(end))
+    first = _resume(page, series_id, _utc(start))
+    points = site.points.read([series_id], first, _utc(end), limit=page.limit + 1)
+    if points.num_rows > page.limit:
+        points = points.slice(0, page.limit)
+        last = points.column("ts")[-1].as_py()
+        page.next_after((series_id, key_part(last)), page.sent + page.limit)
     return SeriesPoints(series=series, points=rows_as(PointOut, points))
 
 

@@ -32,6 +32,7 @@ from valueloop.api.models import (
     UserIn,
     UserOut,
 )
+from valueloop.api.paging import ListPage
 from valueloop.store.duckdb import DuckDBStore
 
 router = APIRouter(tags=["users"], dependencies=[Depends(require("admin"))])
@@ -62,8 +63,9 @@ def _issued(store: DuckDBStore, token: str) -> IssuedTokenOut:
 
 
 @router.get("/users")
-def users(site: SiteDep) -> list[UserOut]:
-    """Every user with their role and tokens (id and times; never a secret or a hash)."""
+def users(site: SiteDep, page: ListPage) -> list[UserOut]:
+    """The users, oldest first, a page at a time, with their role and tokens (id and times;
+    never a secret or a hash)."""
     return [
         UserOut(
             name=user.name,
@@ -71,7 +73,7 @@ def users(site: SiteDep) -> list[UserOut]:
             created_at=user.created_at,
             tokens=[_token_out(token) for token in user.tokens],
         )
-        for user in list_users(site.store)
+        for user in page.rows(list_users(site.store), lambda user: (user.created_at, user.name))
     ]
 
 

@@ -20,6 +20,7 @@ from valueloop.api.models import (
     WorkOrderIn,
     WorkOrderOut,
 )
+from valueloop.api.paging import ListPage
 from valueloop.errors import ActionError
 from valueloop.site import Site
 
@@ -49,9 +50,15 @@ def _out(site: Site, order: dict[str, Any]) -> WorkOrderOut:
 
 
 @router.get("")
-def list_work_orders(site: SiteDep, status: OrderStatus | None = None) -> list[WorkOrderOut]:
-    """Work orders by due time, optionally only those in ``status``."""
-    return [_out(site, order) for order in site.work_orders.list(status).to_pylist()]
+def list_work_orders(
+    site: SiteDep, page: ListPage, status: OrderStatus | None = None
+) -> list[WorkOrderOut]:
+    """Work orders by due time, optionally only those in ``status``, a page at a time."""
+    orders = page.rows(
+        site.work_orders.list(status).to_pylist(),
+        lambda order: (order["due_at"], order["asset"], order["order_id"]),
+    )
+    return [_out(site, order) for order in orders]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
