@@ -36,8 +36,6 @@ APPROVER_ROLES = ("approver", "admin")
 MANUAL_SOURCE = "person:"
 """The source prefix of orders proposed by a person."""
 
-_NOT_A_LAST_CHANGE = (OrderStatus.REJECTED.value, OrderStatus.EXPIRED.value)
-
 
 def _wall() -> datetime:
     return datetime.now(UTC)
@@ -80,20 +78,6 @@ class ActionDesk:
             )
         return spec
 
-    def last_change(self, asset: str, name: str) -> datetime | None:
-        """When a change of ``name`` on ``asset`` was last proposed (not rejected or expired)."""
-        latest: datetime | None = None
-        for order in self.orders.list().to_pylist():
-            if (
-                order["kind"] == "setpoint"
-                and order["asset"] == asset
-                and order["action"] == name
-                and order["status"] not in _NOT_A_LAST_CHANGE
-            ):
-                created: datetime = order["created_at"]
-                latest = created if latest is None else max(latest, created)
-        return latest
-
     def propose_setpoint(
         self,
         asset: str,
@@ -131,7 +115,7 @@ class ActionDesk:
             spec,
             target,
             current,
-            last_change=None if rollback_of else self.last_change(asset, setpoint),
+            last_change=None if rollback_of else self.orders.last_setpoint_change(asset, setpoint),
             now=now,
         )
         proposal = Proposal(
@@ -275,16 +259,9 @@ class ActionDesk:
                 f"work order {order_id} is a {order['kind']} order in state {order['status']}; "
                 "only an executed set-point change can be rolled back"
             )
-        open_rollbacks = [
-            other
-            for other in self.orders.list().to_pylist()
-            if other["rollback_of"] == order_id
-            and other["status"] not in (*_NOT_A_LAST_CHANGE, OrderStatus.FAILED.value)
-        ]
-        if open_rollbacks:
-            raise ActionError(
-                f"work order {order_id} has a rollback already: {open_rollbacks[0]['order_id']}"
-            )
+        rollbacks = self.orders.rollbacks_of(order_id)
+        if rollbacks:
+            raise ActionError(f"work order {order_id} has a rollback already: {rollbacks[0]}")
         return self.propose_setpoint(
             order["asset"],
             order["action"],

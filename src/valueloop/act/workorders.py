@@ -279,6 +279,35 @@ class WorkOrders:
         ).to_pylist()
         return rows
 
+    def approvals(self, order_ids: Sequence[str]) -> dict[str, builtins.list[dict[str, Any]]]:
+        """The ``approve`` audit entries of each of ``order_ids``, oldest first, in one query."""
+        rows = self.audit.rows(
+            "action = 'approve' AND list_contains(?, subject)", [list(order_ids)]
+        )
+        found: dict[str, builtins.list[dict[str, Any]]] = {order_id: [] for order_id in order_ids}
+        for row in rows.to_pylist():
+            found[row["subject"]].append(row)
+        return found
+
+    def last_setpoint_change(self, asset: str, setpoint: str) -> datetime | None:
+        """When a change of ``setpoint`` on ``asset`` was last proposed (not rejected, expired)."""
+        rows = self._store.query(
+            "SELECT max(created_at) AS at FROM work_orders WHERE kind = 'setpoint' AND asset = ? "
+            "AND action = ? AND status NOT IN ('rejected', 'expired')",
+            [asset, setpoint],
+        )
+        latest: datetime | None = rows.column("at")[0].as_py()
+        return latest
+
+    def rollbacks_of(self, order_id: str) -> builtins.list[str]:
+        """Rollback orders of ``order_id`` still under way or done (not refused or failed)."""
+        rows = self._store.query(
+            "SELECT order_id FROM work_orders WHERE rollback_of = ? "
+            "AND status NOT IN ('rejected', 'expired', 'failed') ORDER BY created_at",
+            [order_id],
+        )
+        return [str(value) for value in rows.column("order_id").to_pylist()]
+
     def record(
         self, order_id: str, action: str, *, actor: str, detail: dict[str, Any] | None = None
     ) -> int:

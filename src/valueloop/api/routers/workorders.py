@@ -37,9 +37,15 @@ def _order(site: Site, order_id: str) -> dict[str, Any]:
         raise NotFoundError(str(err)) from err
 
 
-def _out(site: Site, order: dict[str, Any]) -> WorkOrderOut:
-    """An order with who approved it and how many approvals its policy asks for."""
-    entries = site.work_orders.audit_trail(order["order_id"]).to_pylist()
+def _out(
+    site: Site, order: dict[str, Any], entries: list[dict[str, Any]] | None = None
+) -> WorkOrderOut:
+    """An order with who approved it and how many approvals its policy asks for.
+
+    ``entries`` are the order's ``approve`` audit entries when the caller has them already.
+    """
+    if entries is None:
+        entries = site.work_orders.approvals([order["order_id"]])[order["order_id"]]
     return WorkOrderOut.model_validate(
         {
             **order,
@@ -58,7 +64,8 @@ def list_work_orders(
         site.work_orders.list(status).to_pylist(),
         lambda order: (order["due_at"], order["asset"], order["order_id"]),
     )
-    return [_out(site, order) for order in orders]
+    approvals = site.work_orders.approvals([order["order_id"] for order in orders])
+    return [_out(site, order, approvals[order["order_id"]]) for order in orders]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
