@@ -9,13 +9,16 @@ It reads commands on stdin, one a line, and answers ``done <command>`` on stdout
 
 - ``birth``: NBIRTH (seq 0, bdSeq, metrics with aliases and units) and a DBIRTH of the device;
 - ``data <n>``: n rounds of NDATA and DDATA by alias, each the next seq;
+- ``named <n>``: the same by metric name with datatype, no alias (as nodes without aliases do);
+- ``untyped <n>``: the same by metric name alone, neither alias nor datatype;
 - ``skip``: lose one sequence number (the next message shows a gap);
 - ``garbage``: an NDATA whose payload is not protobuf;
 - ``ddeath``: the device's DDEATH;
 - ``exit``: NDEATH and a clean disconnect.
 
 When an NCMD ``Node Control/Rebirth`` arrives it prints ``rebirth``, publishes its births again,
-then prints ``reborn``.
+then prints ``reborn``; with ``--deaf`` (a node that ignores the request) it prints ``rebirth``
+and does nothing.
 Values follow :func:`values` of the round number, stamped :func:`stamp_ms`.
 
 With ``--setpoints`` the device also has the writable metrics of :data:`SETPOINT_METRICS` (in its
@@ -118,9 +121,16 @@ class EdgeNode:
     """The simulated node: one MQTT client, bdSeq and seq counters, the round number."""
 
     def __init__(
-        self, port: int, group: str, node: str, setpoints: bool, write_log: Path | None
+        self,
+        port: int,
+        group: str,
+        node: str,
+        setpoints: bool,
+        write_log: Path | None,
+        deaf: bool = False,
     ) -> None:
         self.group, self.node = group, node
+        self.deaf = deaf
         self.bd_seq = 0
         self.seq = 0
         self.step = 0
@@ -147,8 +157,10 @@ class EdgeNode:
         payload = pb.Payload(timestamp=stamp_ms(self.step))
         if seq is not None:
             payload.seq = seq
-        for name, alias, datatype, value, unit in metrics:
-            metric = payload.metrics.add(datatype=datatype, timestamp=stamp_ms(self.step))
+        for name, alias, datatype, value, unit, *typed in metrics:
+            metric = payload.metrics.add(timestamp=stamp_ms(self.step))
+            if not typed or typed[0]:
+                metric.datatype = datatype
             if name is not None:
                 metric.name = name
             if alias is not None:
@@ -181,15 +193,23 @@ class EdgeNode:
             device += [(n, a, t, self.setpoints[n], u) for n, (a, t, u) in self.writable.items()]
             self._publish("DBIRTH", self._payload(self._next_seq(), device), DEVICE)
 
-    def data(self, rounds: int) -> None:
-        """``rounds`` rounds of NDATA and DDATA, metrics by alias only."""
+    def data(self, rounds: int, by: str = "alias") -> None:
+        """``rounds`` rounds of NDATA and DDATA, metrics by ``alias`` only, by ``name`` with
+        datatype, or by ``name`` alone (``untyped``)."""
+
+        def metrics(table: dict[str, tuple[int, int, str]], now: dict[str, Any]) -> list[Any]:
+            if by == "alias":
+                return [(None, a, t, now[n], None) for n, (a, t, _) in table.items()]
+            typed = by == "name"
+            return [(n, None, t, now[n], None, typed) for n, (_, t, _) in table.items()]
+
         with self.lock:
             for _ in range(rounds):
                 self.step += 1
                 now = values(self.step)
-                node = [(None, a, t, now[n], None) for n, (a, t, _) in NODE_METRICS.items()]
+                node = metrics(NODE_METRICS, now)
                 self._publish("NDATA", self._payload(self._next_seq(), node))
-                device = [(None, a, t, now[n], None) for n, (a, t, _) in DEVICE_METRICS.items()]
+                device = metrics(DEVICE_METRICS, now)
                 self._publish("DDATA", self._payload(self._next_seq(), device), DEVICE)
 
     def run(self, command: str) -> None:
@@ -199,6 +219,10 @@ class EdgeNode:
             self.births()
         elif word == "data":
             self.data(int(rest[0]))
+        elif word == "named":
+            self.data(int(rest[0]), "name")
+        elif word == "untyped":
+            self.data(int(rest[0]), "untyped")
         elif word == "skip":
             with self.lock:
                 self._next_seq()
@@ -221,7 +245,8 @@ class EdgeNode:
             self.commands.put(lambda: self._device_command(payload))
         elif any(m.name == "Node Control/Rebirth" and m.boolean_value for m in payload.metrics):
             print("rebirth", flush=True)
-            self.commands.put(self._reborn)
+            if not self.deaf:
+                self.commands.put(self._reborn)
 
     def _handle_commands(self) -> None:
         while True:
@@ -266,8 +291,9 @@ def main() -> None:
     parser.add_argument("--node", default="edge-1")
     parser.add_argument("--setpoints", action="store_true", help="add the writable metrics")
     parser.add_argument("--write-log", type=Path, help="JSON lines of the DCMD metrics handled")
+    parser.add_argument("--deaf", action="store_true", help="ignore rebirth requests")
     args = parser.parse_args()
-    node = EdgeNode(args.port, args.group, args.node, args.setpoints, args.write_log)
+    node = EdgeNode(args.port, args.group, args.node, args.setpoints, args.write_log, args.deaf)
     print("ready", flush=True)
     for line in sys.stdin:
         command = line.strip()
@@ -289,11 +315,14 @@ class Simulator:
         *,
         setpoints: bool = False,
         write_log: Path | None = None,
+        deaf: bool = False,
     ) -> None:
         root = Path(__file__).resolve().parents[2]
         names = ["--group", group, "--node", node]
         if setpoints:
             names.append("--setpoints")
+        if deaf:
+            names.append("--deaf")
         if write_log is not None:
             names += ["--write-log", str(write_log)]
         self.process = subprocess.Popen(

@@ -10,6 +10,7 @@ import math
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -20,8 +21,11 @@ from tests.connectors.sparkplug_node import Simulator, stamp_ms, values
 
 from valueloop.config import connector_specs
 from valueloop.connectors.check import check_connector
+from valueloop.connectors.runner import build_sources
 from valueloop.connectors.sparkplug import SparkplugHost, SparkplugSpec
 from valueloop.schema import Quality
+from valueloop.store.births import BirthCertificates
+from valueloop.store.duckdb import DuckDBStore
 
 pytestmark = pytest.mark.services
 
@@ -260,3 +264,89 @@ def test_the_primary_host_publishes_its_state(broker: Broker) -> None:
     assert [state["online"] for state in states[:2]] == [True, False]
     assert states[0]["timestamp"] == states[1]["timestamp"]
     assert math.isclose(states[0]["timestamp"] / 1000, started, abs_tol=5)
+
+
+def test_a_node_deaf_to_rebirth_has_its_named_data_read_and_only_aliases_dead_lettered(
+    broker: Broker, simulators: list[Simulator]
+) -> None:
+    simulator = Simulator(broker.port, deaf=True)
+    simulators.append(simulator)
+    simulator.send("birth")  # before the host is up: its aliases are never learnt
+    source = host(broker.port, TEMPLATES)
+    untyped = {row for row in expected_rows(range(5, 6)) if "/Speed" not in row[0]}
+    wanted = expected_rows(range(1, 4)) | untyped
+
+    def script(gathered: Gathered) -> None:
+        simulator.send("named 3")  # names and datatypes, as nodes without aliases send them
+        simulator.expect("rebirth")  # asked for, never answered
+        simulator.send("data 1")  # by alias: nothing tells which metric is which
+        simulator.send("untyped 1")  # names alone: the Int32's sign cannot be told
+
+    gathered = run(
+        broker, source, script, lambda got: wanted <= good_rows(got) and got.rejected.num_rows >= 3
+    )
+    births = {(s, t, round(v, 6)) for s, t, v in expected_rows(range(1))}  # if still in flight
+    assert good_rows(gathered) - births == {(s, t, round(v, 6)) for s, t, v in wanted}
+    assert -20.0 in {v for s, _, v in good_rows(gathered) if s.endswith("/Speed")}  # round 3
+    reasons = sorted(gathered.rejected.column("reason").to_pylist())
+    assert len(reasons) == 3
+    no_birth = "not decodable, no NBIRTH seen for this edge node; rebirth requested: "
+    assert reasons[0].startswith("topic spBv1.0/line1/DDATA/edge-1/pump-1: DDATA: 1 metric not")
+    assert reasons[0].endswith(
+        no_birth + "Speed (an integer without datatype) (raw payload in base64)"
+    )
+    assert reasons[1].startswith("topic spBv1.0/line1/DDATA/edge-1/pump-1: DDATA: 4 metrics")
+    aliases = "alias 10, alias 11, alias 12, alias 13"
+    assert reasons[1].endswith(f"{no_birth}{aliases} (raw payload in base64)")
+    node = "topic spBv1.0/line1/NDATA/edge-1: NDATA: 1 metric "
+    assert reasons[2] == f"{node}{no_birth}alias 1 (raw payload in base64)"
+
+
+def test_births_kept_in_the_site_books_decode_aliases_after_a_host_restart(
+    broker: Broker, simulators: list[Simulator], tmp_path: Path
+) -> None:
+    simulator = Simulator(broker.port, deaf=True)  # a rebirth request would go unanswered
+    simulators.append(simulator)
+    spec = host(broker.port, TEMPLATES).spec
+
+    def start() -> tuple[SparkplugHost, DuckDBStore]:
+        database = DuckDBStore(tmp_path / "site.duckdb")
+        (source,) = build_sources([spec], births=BirthCertificates(database))
+        assert isinstance(source, SparkplugHost)
+        return source, database
+
+    first, database = start()
+    before = expected_rows(range(2))
+
+    def born(gathered: Gathered) -> None:
+        simulator.send("birth")
+        simulator.send("data 1")
+
+    run(broker, first, born, lambda got: before <= good_rows(got))
+    kept = BirthCertificates(database).births(spec.name)
+    assert [(b.group, b.edge_node, b.device) for b in kept] == [
+        ("line1", "edge-1", ""),
+        ("line1", "edge-1", "pump-1"),
+    ]
+    database.close()
+
+    second, database = start()  # the host restarts; the node, still up, is not born again
+    after = expected_rows(range(2, 5))
+
+    def carry_on(gathered: Gathered) -> None:
+        simulator.send("data 3")  # by alias, its seq carrying on from before the restart
+        simulator.send("exit")  # NDEATH: the session ends, its births are dropped
+
+    def stale(got: Gathered) -> int:
+        return sum(row["quality"] == Quality.BAD for row in got.readings.to_pylist())
+
+    gathered = run(
+        broker, second, carry_on, lambda got: after <= good_rows(got) and stale(got) >= 4
+    )
+    assert good_rows(gathered) == {(s, t, round(v, 6)) for s, t, v in after}
+    assert gathered.rejected.num_rows == 0
+    while not simulator.events.empty():
+        simulator.seen.append(simulator.events.get())
+    assert "rebirth" not in simulator.seen  # no rebirth was asked for: none was needed
+    assert BirthCertificates(database).births(spec.name) == []
+    database.close()

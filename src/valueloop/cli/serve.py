@@ -16,6 +16,7 @@ from valueloop.connectors.secrets import unsafe_file
 from valueloop.errors import ConfigError
 from valueloop.ingest.sources import SourceIngest
 from valueloop.site import Site, open_site, site_file_of
+from valueloop.store.births import BirthCertificates
 
 console = Console()
 
@@ -24,7 +25,7 @@ DEFAULT_DATA_DIR = Path("valueloop-data")
 
 def field_sources(site: Site) -> SourceRunner:
     """A runner of the site's field connectors, storing what they read as they read it."""
-    sources = build_sources(site.config.connectors)
+    sources = build_sources(site.config.connectors, births=BirthCertificates(site.store))
     ingest = SourceIngest(site.pipeline, site.batches, sources, known=site.model.knows)
     return SourceRunner(sources, ingest.keep)
 

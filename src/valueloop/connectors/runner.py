@@ -13,11 +13,15 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from valueloop.connectors.base import FieldDelivery, FieldSource, connector_class
 from valueloop.connectors.spec import ConnectorSpec, FieldConnectorSpec
 from valueloop.connectors.status import ConnectorStatus
 from valueloop.errors import ConfigError
+
+if TYPE_CHECKING:
+    from valueloop.connectors.sparkplug.births import BirthBook
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +32,13 @@ Handler = Callable[[str, FieldDelivery], object]
 """Takes a source's name and one of its deliveries; raises if it could not keep it."""
 
 
-def build_sources(specs: Sequence[ConnectorSpec]) -> list[FieldSource]:
-    """The field sources configured by ``specs`` (other kinds, such as replay, are left out)."""
+def build_sources(
+    specs: Sequence[ConnectorSpec], *, births: BirthBook | None = None
+) -> list[FieldSource]:
+    """The field sources configured by ``specs`` (other kinds, such as replay, are left out).
+
+    Sources that keep birth certificates (Sparkplug hosts) keep them in ``births`` when given.
+    """
     sources: list[FieldSource] = []
     for spec in specs:
         if not isinstance(spec, FieldConnectorSpec):
@@ -38,6 +47,11 @@ def build_sources(specs: Sequence[ConnectorSpec]) -> list[FieldSource]:
         source = factory(spec)
         if not hasattr(source, "deliveries") or not hasattr(source, "status"):
             raise ConfigError(f"connector kind {spec.kind!r} is not a field source")
+        if births is not None:
+            from valueloop.connectors.sparkplug.births import KeepsBirths
+
+            if isinstance(source, KeepsBirths):
+                source.keep_births(births)
         sources.append(source)
     return sources
 

@@ -9,7 +9,10 @@ that edge nodes know whether their data reaches a host.
   read.
 - NDATA / DDATA: metrics by alias (or name) are read; each message must carry the next ``seq``.
   On a gap, or data from a node whose birth the host has not seen, the host publishes an NCMD
-  ``Node Control/Rebirth = true`` and ignores (dead-letters) that node's data until its NBIRTH.
+  ``Node Control/Rebirth = true`` and, until the NBIRTH, trusts no alias of that node: metrics
+  that carry their name are still read (their datatype from the metric, an earlier birth, or the
+  value itself), those by alias alone are dead-lettered (one letter per message), as are integers
+  whose sign no datatype tells.
 - NDEATH (its ``bdSeq`` matching the NBIRTH's; the broker publishes it as the node's will when the
   node drops without a clean disconnect) and DDEATH: every series of the node (or device) gets a
   reading of quality BAD, no value, at the time the death arrived, marking it stale.
@@ -17,6 +20,12 @@ that edge nodes know whether their data reaches a host.
   do payloads over ``max_payload_bytes`` (before parsing) or of more metrics than ``max_items``
   (keeping only the payload's first KiB), and data naming metrics no birth declared (one dead
   letter per message).
+
+Given a :class:`~valueloop.connectors.sparkplug.births.BirthBook` (see
+:meth:`SparkplugHost.keep_births`; ``valueloop serve`` gives the site's ``births`` table), the
+host keeps every birth it accepts there, drops a node's births at its NDEATH, and restores them
+when it starts: data by alias from nodes born before a restart of the host is decoded without a
+rebirth, the first ``seq`` of each restored node taken as it comes.
 
 Metrics no mapping matches, control metrics (``bdSeq``, ``Node Control/...``) and non-numeric
 datatypes are not read.
@@ -33,6 +42,7 @@ from valueloop.connectors.base import FieldDelivery
 from valueloop.connectors.mqtt.limits import oversized, too_many
 from valueloop.connectors.mqtt.link import Message, MqttLink, Will
 from valueloop.connectors.sparkplug import sparkplug_b_pb2 as pb
+from valueloop.connectors.sparkplug.births import BirthBook
 from valueloop.connectors.sparkplug.codec import (
     NAMESPACE,
     NUMERIC_TYPES,
@@ -61,14 +71,33 @@ _GOOD, _BAD = int(Quality.GOOD), int(Quality.BAD)
 Handler = Callable[[EdgeNodeSession, SparkplugTopic, pb.Payload, Message, DeliveryBuilder], None]
 
 
-def _undeclared(names: Sequence[str]) -> str:
-    """The reason of a message naming metrics no birth declared (the first ten of them)."""
+def _listed(names: Sequence[str]) -> str:
+    """The first ten of ``names``, and how many more there are."""
     shown = 10
-    listed = ", ".join(names[:shown])
-    if len(names) == 1:
-        return f"metric {listed} not declared by a birth"
     more = f" and {len(names) - shown:,} more" if len(names) > shown else ""
-    return f"{len(names):,} metrics not declared by a birth: {listed}{more}"
+    return ", ".join(names[:shown]) + more
+
+
+def _undeclared(names: Sequence[str]) -> str:
+    """The reason of a message naming metrics no birth declared."""
+    if len(names) == 1:
+        return f"metric {names[0]} not declared by a birth"
+    return f"{len(names):,} metrics not declared by a birth: {_listed(names)}"
+
+
+def _metric_label(metric: pb.Payload.Metric) -> str:
+    """How a dead letter names a metric read without a trusted birth."""
+    if not metric.name:
+        return f"alias {metric.alias}"
+    return f"{metric.name} (an integer without datatype)"
+
+
+def _undecodable(message_type: str, names: Sequence[str], problem: str) -> str:
+    """The reason of a message whose metrics by alias cannot be read until a birth."""
+    counted = "1 metric" if len(names) == 1 else f"{len(names):,} metrics"
+    return (
+        f"{message_type}: {counted} not decodable, {problem}; rebirth requested: {_listed(names)}"
+    )
 
 
 class SparkplugHost:
@@ -85,6 +114,7 @@ class SparkplugHost:
         self._readers: dict[tuple[str, str], dict[str, dict[str | int, MetricReader | None]]] = {}
         """Per edge node and device, how to read each metric (by name or alias) seen since the
         birth; None for a metric that is not read."""
+        self._births: BirthBook | None = None
         self._state_topic = state_topic(spec.host_id)
         self._state_ts = 0
         self._handlers: dict[str, Handler] = {
@@ -103,6 +133,29 @@ class SparkplugHost:
             will=self._state_will if spec.primary else None,
             on_connect=self._publish_birth if spec.primary else None,
         )
+
+    def keep_births(self, book: BirthBook) -> None:
+        """Restore the sessions of the births ``book`` kept; keep later births there.
+
+        Call before :meth:`deliveries`. A kept birth that no longer parses is skipped (its node
+        is asked for a rebirth when it next sends data).
+        """
+        self._births = book
+        for kept in book.births(self.name):
+            try:
+                payload = decode_payload(kept.payload)
+            except ValueError:
+                continue
+            key = (kept.group, kept.edge_node)
+            if not kept.device:
+                node = self._nodes[key] = EdgeNodeSession(kept.group, kept.edge_node)
+                node.restore(payload)
+            elif key in self._nodes:
+                self._nodes[key].declare(kept.device, payload)
+
+    def _keep_birth(self, node: EdgeNodeSession, device: str, message: Message) -> None:
+        if self._births is not None:
+            self._births.keep(self.name, node.group, node.edge_node, device, message.payload)
 
     def _state_will(self) -> Will:
         self._state_ts = int(time.time() * 1000)
@@ -173,6 +226,7 @@ class SparkplugHost:
         builder: DeliveryBuilder,
     ) -> None:
         node.node_birth(payload)
+        self._keep_birth(node, "", message)
         self._forget_readers(node, None)
         self._read(node, topic, payload, message, builder)
 
@@ -184,10 +238,12 @@ class SparkplugHost:
         message: Message,
         builder: DeliveryBuilder,
     ) -> None:
-        if self._in_sequence(node, topic, payload, message, builder):
+        problem = self._session_problem(node, payload)
+        if problem is None:
             node.declare(topic.device, payload)
+            self._keep_birth(node, topic.device, message)
             self._forget_readers(node, topic.device)
-            self._read(node, topic, payload, message, builder)
+        self._read(node, topic, payload, message, builder, problem)
 
     def _data(
         self,
@@ -197,8 +253,7 @@ class SparkplugHost:
         message: Message,
         builder: DeliveryBuilder,
     ) -> None:
-        if self._in_sequence(node, topic, payload, message, builder):
-            self._read(node, topic, payload, message, builder)
+        self._read(node, topic, payload, message, builder, self._session_problem(node, payload))
 
     def _node_death(
         self,
@@ -212,6 +267,8 @@ class SparkplugHost:
             return  # the will of an earlier session: that session was already replaced
         self._stale(node, None, message, builder)
         node.born = False
+        if self._births is not None:
+            self._births.forget(self.name, node.group, node.edge_node)
 
     def _device_death(
         self,
@@ -221,18 +278,12 @@ class SparkplugHost:
         message: Message,
         builder: DeliveryBuilder,
     ) -> None:
-        if self._in_sequence(node, topic, payload, message, builder):
-            self._stale(node, topic.device, message, builder)
+        self._session_problem(node, payload)
+        self._stale(node, topic.device, message, builder)
 
-    def _in_sequence(
-        self,
-        node: EdgeNodeSession,
-        topic: SparkplugTopic,
-        payload: pb.Payload,
-        message: Message,
-        builder: DeliveryBuilder,
-    ) -> bool:
-        """Whether the message continues the node's session; if not, ask for a rebirth."""
+    def _session_problem(self, node: EdgeNodeSession, payload: pb.Payload) -> str | None:
+        """Why the message does not continue the node's session (after which a rebirth is
+        requested), None if it does."""
         if not node.born:
             problem = "no NBIRTH seen for this edge node"
         elif node.awaiting_rebirth:
@@ -240,13 +291,13 @@ class SparkplugHost:
         elif not payload.HasField("seq"):
             problem = "payload without seq"
         elif node.follows(payload.seq):
-            return True
+            return None
         else:
-            problem = f"sequence gap: expected seq {(node.seq + 1) % 256}, got {payload.seq}"
+            expected = (node.seq or 0) + 1
+            problem = f"sequence gap: expected seq {expected % 256}, got {payload.seq}"
             node.awaiting_rebirth = True
-        builder.reject(message, f"{topic.message_type} ignored, {problem}; rebirth requested")
         self._request_rebirth(node)
-        return False
+        return problem
 
     def _request_rebirth(self, node: EdgeNodeSession) -> None:
         now = time.monotonic()
@@ -263,29 +314,43 @@ class SparkplugHost:
         payload: pb.Payload,
         message: Message,
         builder: DeliveryBuilder,
+        problem: str | None = None,
     ) -> None:
-        """Read the payload's metrics (by name in births, by alias or name in data)."""
+        """Read the payload's metrics: by name in births, by alias or name in data; by name
+        alone when the session has a ``problem`` (see :meth:`_session_problem`)."""
         default_ms = payload.timestamp if payload.HasField("timestamp") else message.received * 1e3
         device = topic.device
         node_readers = self._readers.setdefault((node.group, node.edge_node), {})
         readers = node_readers.setdefault(device, {})
-        undeclared: list[str] = []
+        unread: list[str] = []
         for metric in payload.metrics:
-            key = metric.name or metric.alias
-            if key not in readers:
-                info = node.lookup(device, metric)
+            if problem is not None:
+                info = node.named(device, metric)
                 if info is None:
-                    undeclared.append(metric.name or f"alias {metric.alias}")
+                    unread.append(_metric_label(metric))
                     continue
-                readers[key] = self._reader(node, device, info)
-            reader = readers[key]
+                reader = self._reader(node, device, info)
+            else:
+                key = metric.name or metric.alias
+                if key not in readers:
+                    found = node.lookup(device, metric)
+                    if found is None:
+                        unread.append(metric.name or f"alias {metric.alias}")
+                        continue
+                    readers[key] = self._reader(node, device, found)
+                reader = readers[key]
             if reader is None:
                 continue
             value = metric_value(metric, reader.wrap)
             ts_ms = metric.timestamp if metric.HasField("timestamp") else default_ms
             builder.add(reader.route, ts_ms, value, _GOOD if value is not None else _BAD)
-        if undeclared:  # one dead letter for the message, not a copy of it per metric
-            builder.reject(message, _undeclared(undeclared))
+        if unread:  # one dead letter for the message, not a copy of it per metric
+            reason = (
+                _undeclared(unread)
+                if problem is None
+                else _undecodable(topic.message_type, unread, problem)
+            )
+            builder.reject(message, reason)
 
     def _reader(self, node: EdgeNodeSession, device: str, info: MetricInfo) -> MetricReader | None:
         """How to read a born metric; None if it is no series (control, not numeric, unmapped)."""

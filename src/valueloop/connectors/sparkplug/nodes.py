@@ -4,7 +4,9 @@ An NBIRTH starts a node's session: its ``bdSeq`` (matched by the NDEATH the brok
 the node dies), its sequence number, and the name, datatype and unit of each metric with the alias
 that later NDATA use. DBIRTHs add the devices' metrics. Every later message of the node (DBIRTH,
 NDATA, DDATA, DDEATH) carries the next ``seq`` (0-255, wrapping); a gap means a message was lost,
-and the session is not trusted until the node is born again.
+and the session is not trusted until the node is born again. A session restored from a kept birth
+(after a restart of the host) does not know the node's current ``seq``: it takes the next one it
+sees.
 """
 
 from __future__ import annotations
@@ -14,6 +16,17 @@ from dataclasses import dataclass, field
 
 from valueloop.connectors.sparkplug import sparkplug_b_pb2 as pb
 from valueloop.connectors.sparkplug.codec import birth_sequence, metric_unit
+
+_IMPLIED_TYPES: dict[str, int | None] = {
+    "int_value": None,
+    "long_value": None,
+    "float_value": pb.Float,
+    "double_value": pb.Double,
+    "boolean_value": pb.Boolean,
+    "string_value": pb.String,
+}
+"""The datatype a metric's value field implies when it carries none; None when it does not tell
+(an integer's field holds signed and unsigned types alike). Other fields are no series."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +46,8 @@ class EdgeNodeSession:
     edge_node: str
     born: bool = False
     bd_seq: int | None = None
-    seq: int = 0
+    seq: int | None = 0
+    """The last sequence number seen; None until the first message of a restored session."""
     awaiting_rebirth: bool = False
     rebirth_requested_at: float = -math.inf
     by_alias: dict[tuple[str, int], MetricInfo] = field(default_factory=dict)
@@ -60,9 +74,15 @@ class EdgeNodeSession:
             if metric.HasField("alias"):
                 self.by_alias[(device, metric.alias)] = info
 
+    def restore(self, payload: pb.Payload) -> None:
+        """Start the session from a kept NBIRTH: as born, the current ``seq`` unknown."""
+        self.node_birth(payload)
+        self.seq = None
+
     def follows(self, seq: int) -> bool:
-        """Whether ``seq`` is the next sequence number; if so it becomes the current one."""
-        if seq != (self.seq + 1) % 256:
+        """Whether ``seq`` is the next sequence number (any, when it is unknown); if so it
+        becomes the current one."""
+        if self.seq is not None and seq != (self.seq + 1) % 256:
             return False
         self.seq = seq
         return True
@@ -72,6 +92,24 @@ class EdgeNodeSession:
         if metric.name:
             return self.by_name.get((device, metric.name))
         return self.by_alias.get((device, metric.alias))
+
+    def named(self, device: str, metric: pb.Payload.Metric) -> MetricInfo | None:
+        """A metric read by its name alone, when the session's aliases are not trusted.
+
+        Its datatype is the metric's own, else the one a birth of this session declared for the
+        name, else the one its value field implies; None when that leaves it unknown: a metric
+        without name, or an integer without datatype (whose sign cannot be told).
+        """
+        if not metric.name:
+            return None
+        known = self.by_name.get((device, metric.name))
+        unit = metric_unit(metric) or (known.unit if known is not None else "")
+        if metric.HasField("datatype"):
+            return MetricInfo(metric.name, metric.datatype, unit)
+        if known is not None:
+            return known
+        datatype = _IMPLIED_TYPES.get(metric.WhichOneof("value") or "", pb.Unknown)
+        return None if datatype is None else MetricInfo(metric.name, datatype, unit)
 
     def metrics_of(self, device: str | None) -> list[tuple[str, MetricInfo]]:
         """``(device, metric)`` of ``device``, or of the node and all its devices if None."""
