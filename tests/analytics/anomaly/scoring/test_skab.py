@@ -1,20 +1,18 @@
-"""SKAB metrics on hand-made series whose F1, FAR, MAR and NAB scores are worked out by hand."""
+"""SKAB metrics on hand-made series: F1, FAR, MAR and changepoint scores worked out by hand."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from valueloop.analytics.anomaly.scoring.nab import Profile
 from valueloop.analytics.anomaly.scoring.skab import (
     binary_scores,
-    changepoint_score,
+    changepoint_scores,
     changepoint_windows,
     changepoints,
+    file_changepoints,
 )
 from valueloop.errors import DataError
-
-STANDARD = Profile("standard", 1.0, 0.11, 1.0)
 
 
 def test_binary_scores_by_hand() -> None:
@@ -41,31 +39,73 @@ def test_shapes_must_agree() -> None:
         binary_scores([0, 1], [0, 1, 1])
 
 
-def test_changepoints_are_alarm_switches() -> None:
+def test_changepoints_are_alarm_switches_and_an_alarm_at_the_first_row() -> None:
     assert changepoints([0, 0, 1, 1, 0, 1]).tolist() == [0, 0, 1, 0, 1, 1]
+    assert changepoints([1, 1, 0]).tolist() == [1, 0, 1]
 
 
 def stamps(rows: int) -> np.ndarray:
     return np.datetime64("2020-03-09T10:00:00") + np.arange(rows) * np.timedelta64(1, "s")
 
 
-def test_windows_reach_60_seconds_right_of_each_changepoint() -> None:
+def test_windows_reach_60_seconds_right_and_a_later_window_is_cut() -> None:
     ts = stamps(300)
     labels = np.zeros(300, dtype=np.int8)
-    labels[[100, 130, 250]] = 1
+    labels[[100, 130, 250, 299]] = 1
     windows = changepoint_windows(ts, labels)
-    assert windows == [(ts[100], ts[190]), (ts[250], ts[299])]
+    second = np.timedelta64(1, "s")
+    assert windows == [
+        (ts[100], ts[160]),
+        (ts[160], ts[190]),  # cut right window: starts where the first ends
+        (ts[250], ts[250] + 60 * second),  # limits need not be rows of the file
+        (ts[250] + 60 * second, ts[299] + 60 * second),
+    ]
+
+
+def test_a_detection_on_a_shared_limit_counts_in_both_windows() -> None:
+    ts = stamps(300)
+    labels = np.zeros(300, dtype=np.int8)
+    labels[[100, 130]] = 1
+    detected = np.zeros(300, dtype=np.int8)
+    detected[[160, 20, 280]] = 1
+    placed = file_changepoints(ts, changepoint_windows(ts, labels), detected)
+    np.testing.assert_allclose(placed.positions, [1.0, 0.0])
+    assert placed.false_positives == 2 and placed.missed == 0
 
 
 def test_changepoint_scores_of_null_perfect_and_late_detectors() -> None:
     ts = stamps(400)
     labels = np.zeros(400, dtype=np.int8)
     labels[[100, 300]] = 1
-    files = [("f", ts, labels, labels)]
-    assert changepoint_score(files, STANDARD) == pytest.approx(100.0)
-    assert changepoint_score([("f", ts, labels, np.zeros(400))], STANDARD) == pytest.approx(0.0)
+    perfect = changepoint_scores([(ts, labels, labels)])
+    assert perfect.scores == {"standard": 100.0, "low_fp": 100.0, "low_fn": 100.0}
+    null = changepoint_scores([(ts, labels, np.zeros(400))])
+    assert null.scores == {"standard": 0.0, "low_fp": 0.0, "low_fn": 0.0}
+    assert (null.changepoints, null.missed, null.false_positives) == (2, 2, 0)
     late = np.zeros(400)
-    late[[130, 330]] = 1  # halfway into both 61-row windows: relative position -31/61
-    weight = (2 / (1 + np.exp(5 * -31 / 61)) - 1) / (2 / (1 + np.exp(-5.0)) - 1)
-    expected = 100 * (2 * weight + 2) / 4
-    assert changepoint_score([("f", ts, labels, late)], STANDARD) == pytest.approx(expected)
+    late[[130, 330, 5]] = 1  # halfway into both 60 s windows, and one false positive
+    result = changepoint_scores([(ts, labels, late)])
+    # my_scale at x = linspace(-pi/2, pi/2, 1000)[500]: a little under the middle of A_tp, A_fp
+    x = np.linspace(-np.pi / 2, np.pi / 2, 1000)[500]
+    reward = 1.11 / 2 * (1 - np.tanh(x) / np.tanh(np.pi / 2)) - 0.11
+    assert reward == pytest.approx(0.44405, abs=1e-5)
+    expected = 100 * (2 * reward - 0.11 + 2) / 4
+    assert result.scores["standard"] == pytest.approx(expected)
+    assert result.false_positives == 1 and result.missed == 0
+
+
+def test_a_false_positive_costs_the_same_however_far_from_a_window() -> None:
+    ts = stamps(400)
+    labels = np.zeros(400, dtype=np.int8)
+    labels[100] = 1
+    near, far = np.zeros(400), np.zeros(400)
+    near[[100, 161]], far[[100, 399]] = 1, 1
+    assert changepoint_scores([(ts, labels, near)]).scores == pytest.approx(
+        changepoint_scores([(ts, labels, far)]).scores
+    )
+
+
+def test_files_without_labelled_changepoints_cannot_be_scored() -> None:
+    ts = stamps(10)
+    with pytest.raises(DataError, match="no labelled changepoint"):
+        changepoint_scores([(ts, np.zeros(10), np.ones(10))])
