@@ -15,11 +15,11 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet $(TORCH)
 
 $(STAMP_RUN): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[platform]'
 	touch $@
 
 $(STAMP_DEV): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[platform,dev]'
 	touch $@ $(STAMP_RUN)
 
 demo: $(STAMP_RUN)
@@ -43,6 +43,8 @@ bench: $(STAMP_DEV)
 	$(BIN)/python bench/store.py
 	$(BIN)/python bench/ingest_mqtt.py
 	$(BIN)/python bench/analytics.py
+	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/edge_install.py
 
 # Every optimisation instance set at the issue's time limits: about three hours on two cores.
 bench-optimize: $(STAMP_DEV)

@@ -1,90 +1,97 @@
-"""The ``valueloop`` command line: a thin layer over the loop, the site books and the API."""
+"""The ``valueloop`` command line: a thin layer over the loop, the site books and the API.
+
+Each subcommand is named and summarised here and imported only when it runs
+(:mod:`valueloop.cli.lazy`), so ``valueloop --help`` answers at once and a lean install runs the
+edge agent without the platform's packages.
+"""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Annotated
-
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from valueloop.cli.demo import demo
-from valueloop.cli.run import run
-from valueloop.cli.serve import serve
+from valueloop.cli.extras import platform_hint
+from valueloop.cli.lazy import LazyGroup, Subcommand
 from valueloop.errors import ValueloopError
 
-app = typer.Typer(
-    name="valueloop",
-    help="valueloop: collect, store, analyse, optimise, act and account for value.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
-app.command()(demo)
-app.command()(serve)
-app.command()(run)
 
+class _Subcommands(LazyGroup):
+    subcommands = (
+        Subcommand(
+            "demo",
+            "valueloop.cli.demo:demo",
+            "Run a pack's site through every stage of the loop on a simulated clock; show the "
+            "result.",
+        ),
+        Subcommand(
+            "serve",
+            "valueloop.cli.serve:serve",
+            "Run a site: read its field, run its analytics, alarms and rules, serve its API.",
+        ),
+        Subcommand(
+            "run",
+            "valueloop.cli.run:run",
+            "Run the site's analytics, alarms and rules over [--from, --until] as fast as "
+            "possible.",
+        ),
+        Subcommand(
+            "validate",
+            "valueloop.cli.validate:validate",
+            "Check a site.yaml and print what it describes.",
+        ),
+        Subcommand(
+            "report",
+            "valueloop.cli.report:report",
+            "Write the latest run's report: headline figures, charts, plan and value ledger.",
+        ),
+        Subcommand(
+            "solve",
+            "valueloop.cli.solve:solve",
+            "Optimise a job-shop, routing, unit commitment, DC OPF or line FILE; bound shown live.",
+        ),
+        Subcommand(
+            "eval",
+            "valueloop.cli.evaluation:evaluate",
+            "Score the analytics on the public data sets the way their fields score them.",
+        ),
+        Subcommand(
+            "init",
+            "valueloop.cli.init:init",
+            "Write a commented starter site.yaml that validates as written.",
+        ),
+        Subcommand("users", "valueloop.cli.users:app", "API users and their tokens."),
+        Subcommand(
+            "store", "valueloop.cli.store:app", "The time-series store: its hot and cold tiers."
+        ),
+        Subcommand("workorders", "valueloop.cli.workorders:app", "Review and decide work orders."),
+        Subcommand(
+            "audit", "valueloop.cli.audit:app", "Verify the audit trail and the value ledger."
+        ),
+        Subcommand("connect", "valueloop.cli.connect:app", "Field servers and connector health."),
+        Subcommand(
+            "edge", "valueloop.cli.edge:app", "The edge agent: connectors, outbox, forwarding."
+        ),
+        Subcommand("deadletter", "valueloop.cli.letters:app", "Inputs that could not be stored."),
+        Subcommand(
+            "schema", "valueloop.cli.schema:app", "JSON Schemas of site.yaml and edge.yaml."
+        ),
+    )
+
+
+app = typer.Typer(
+    cls=_Subcommands, name="valueloop", no_args_is_help=True, pretty_exceptions_enable=False
+)
 console = Console(stderr=True)
 
 
-@app.command()
-def validate(site: Annotated[Path, typer.Argument(help="A site.yaml to check.")]) -> None:
-    """Check a site.yaml (every section, the references between them, units and analytic
-    kinds) and print what it describes."""
-    from valueloop.analytics.catalogue import KINDS
-    from valueloop.config import load_site
-
-    config = load_site(site, kinds=KINDS)
-    assets = [path for spec in config.assets for path in spec.expand()]
-    typer.echo(
-        json.dumps(
-            {
-                "site": config.site.name,
-                "assets": len(assets),
-                "types": sorted(config.asset_types),
-                "signals": sum(
-                    len(config.asset_types[spec.type].signals) * len(spec.expand())
-                    for spec in config.assets
-                    if spec.type in config.asset_types
-                ),
-                "connectors": [c.name for c in config.connectors],
-                "currency": config.site.currency,
-            }
-        )
-    )
+@app.callback()
+def valueloop() -> None:
+    """valueloop: collect, store, analyse, optimise, act and account for value."""
 
 
-def _register_subcommands() -> None:
-    from valueloop.cli import (
-        audit,
-        connect,
-        edge,
-        evaluation,
-        letters,
-        report,
-        solve,
-        store,
-        users,
-        workorders,
-    )
-
-    app.add_typer(users.app, name="users", help="API users and their tokens.")
-    app.add_typer(store.app, name="store", help="The time-series store: its hot and cold tiers.")
-    app.add_typer(workorders.app, name="workorders", help="Review and decide work orders.")
-    app.add_typer(audit.app, name="audit", help="Verify the audit trail and the value ledger.")
-    app.add_typer(connect.app, name="connect", help="Field servers and connector health.")
-    app.add_typer(edge.app, name="edge", help="The edge agent: connectors, outbox, forwarding.")
-    app.add_typer(letters.app, name="deadletter", help="Inputs that could not be stored.")
-    app.command(name="report")(report.report)
-    app.command(name="solve")(solve.solve)
-    app.command(name="eval")(evaluation.evaluate)
-    from valueloop.cli import init, schema
-
-    app.add_typer(schema.app, name="schema", help="JSON Schemas of site.yaml and edge.yaml.")
-    app.command(name="init")(init.init)
-
-
-_register_subcommands()
+def _print_error(message: str) -> None:
+    console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
 
 
 def main() -> None:
@@ -92,5 +99,11 @@ def main() -> None:
     try:
         app()
     except ValueloopError as err:
-        console.print(f"[bold red]error:[/] {err}", soft_wrap=True, highlight=False)
+        _print_error(str(err))
+        raise SystemExit(2) from err
+    except ModuleNotFoundError as err:
+        hint = platform_hint(err)
+        if hint is None:
+            raise
+        _print_error(hint)
         raise SystemExit(2) from err

@@ -7,14 +7,13 @@ import signal
 import threading
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
-from valueloop.edge.agent import EdgeAgent
-from valueloop.edge.config import load_edge
-from valueloop.edge.outbox import Outbox
+if TYPE_CHECKING:
+    from valueloop.edge.agent import EdgeAgent
 
 app = typer.Typer(help="The edge agent: connectors, outbox, forwarding.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -46,6 +45,9 @@ def _write_status(path: Path, agent: EdgeAgent) -> None:
 @app.command("run")
 def run(edge: EdgeFile, data_dir: EdgeDir = Path("valueloop-edge")) -> None:
     """Run the connectors of ``edge.yaml``, keeping everything in the outbox and forwarding it."""
+    from valueloop.edge.agent import EdgeAgent
+    from valueloop.edge.config import load_edge
+
     config = load_edge(edge)
     data_dir.mkdir(parents=True, exist_ok=True)
     agent = EdgeAgent(config, data_dir)
@@ -69,6 +71,9 @@ def run(edge: EdgeFile, data_dir: EdgeDir = Path("valueloop-edge")) -> None:
 @app.command("status")
 def status(edge: EdgeFile, data_dir: EdgeDir = Path("valueloop-edge")) -> None:
     """Print the outbox's content and, if the agent runs, its connectors' last status."""
+    from valueloop.edge.config import load_edge
+    from valueloop.edge.outbox import Outbox
+
     config = load_edge(edge)
     outbox = Outbox(data_dir / config.edge.outbox, edge=config.edge.name)
     try:
