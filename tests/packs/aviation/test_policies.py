@@ -15,6 +15,7 @@ from valueloop.optimize.maintenance import (
     MaintenancePlanner,
     MaintenanceProblem,
 )
+from valueloop.packs.aviation.account import play_policies
 from valueloop.packs.aviation.policies import (
     PolicyOutcome,
     Savings,
@@ -49,6 +50,7 @@ def test_three_engines_by_hand() -> None:
         policy="hand",
         cost=200 + 1000 + 70 + 270,
         failures=1,
+        failures_waiting=0,
         overhauls=2,
         downtime_days=7,
         availability=1 - (1 + 2 + 1) / 30,
@@ -71,6 +73,7 @@ def test_requests_beyond_the_crew_wait_and_may_fail() -> None:
     # cycles forfeited).
     queued = simulate([0, 0, 0], [5, 3, 30], horizon_days=10, crew_per_day=1, policy="q", **HAND)
     assert (queued.overhauls, queued.failures, queued.forfeited_cycles) == (2, 1, 5 + 28)
+    assert queued.failures_waiting == 1
     assert queued.cost == 2 * 110 + 1050 + 10 * 33
     # With two crews, engines 0 and 1 go on day 0 and engine 2 waits for day 1.
     two = simulate([0, 0, 0], [5, 3, 30], horizon_days=10, crew_per_day=2, policy="q2", **HAND)
@@ -78,6 +81,23 @@ def test_requests_beyond_the_crew_wait_and_may_fail() -> None:
     # A late request does not jump the queue of an earlier one.
     order = simulate([1, 0], [30, 30], horizon_days=10, crew_per_day=1, policy="o", **HAND)
     assert order.forfeited_cycles == (30 - 0) + (30 - 2)
+
+
+def test_the_crew_serves_the_engine_most_past_its_interval_first() -> None:
+    # Three requests on day 0, one crew. By engine number, engine 0 (30 left) would go first and
+    # engine 1 (3 left, fails on day 1) would fail waiting; served by cycles flown, engine 1
+    # (age 60) goes on day 0 and engine 2 (age 50) on day 1, engine 0 (age 40) on day 2.
+    requests = {"horizon_days": 10, "crew_per_day": 1, "policy": "q", **HAND}
+    by_number = simulate([0, 0, 0], [30, 3, 30], **requests)
+    assert (by_number.failures, by_number.failures_waiting) == (1, 1)
+    oldest = simulate([0, 0, 0], [30, 3, 30], ages_cycles=[40, 60, 50], **requests)
+    assert (oldest.failures, oldest.failures_waiting, oldest.overhauls) == (0, 0, 3)
+    assert oldest.forfeited_cycles == (30 - 4) + (3 - 0) + (30 - 2)
+    # An earlier request still goes before a later one from an older engine.
+    earlier = simulate([0, 1], [30, 30], ages_cycles=[10, 90], **requests)
+    assert earlier.forfeited_cycles == (30 - 0) + (30 - 2)
+    with pytest.raises(DataError, match="one age per engine"):
+        simulate([0, 1], [30, 30], ages_cycles=[10], **requests)
 
 
 def test_schedules_by_hand() -> None:
@@ -122,29 +142,28 @@ def test_predictive_plan_beats_the_baselines_on_fd001() -> None:
     ages = test.sort_by("unit")["cycle_max"].to_numpy().astype(np.float64)
     true_rul = load_true_rul("FD001")["rul"].to_numpy().astype(np.float64)
 
-    setting = {
-        "cycles_per_day": 2.0,
-        "horizon_days": 75,
-        "crew_per_day": 2,
-        "costs": FLEET_COSTS,
-        "mean_life_cycles": float(lifetimes.mean()),
-    }
     problem = MaintenanceProblem(
         engines=noisy_outlooks(true_rul),
-        **setting,
+        cycles_per_day=2.0,
+        horizon_days=75,
+        crew_per_day=2,
+        costs=FLEET_COSTS,
+        mean_life_cycles=float(lifetimes.mean()),
     )
     plan = MaintenancePlanner().solve(problem)
     interval = tune_fixed_interval(lifetimes, FLEET_COSTS)
     assert lifetimes.min() <= interval <= lifetimes.max()
 
-    schedules = {
-        "predictive": plan.assignments["day"].to_pylist(),
-        "run_to_failure": run_to_failure_schedule(true_rul.size),
-        "fixed_interval": fixed_interval_schedule(ages, interval, 2.0, 75),
-    }
-    outcomes = {
-        name: simulate(days, true_rul, policy=name, **setting) for name, days in schedules.items()
-    }
+    outcomes = play_policies(
+        ages,
+        true_rul,
+        plan.assignments["day"].to_pylist(),
+        train_lifetimes_cycles=lifetimes,
+        costs=FLEET_COSTS,
+        cycles_per_day=2.0,
+        horizon_days=75,
+        crew_per_day=2,
+    )
     savings = compare_policies(outcomes)
     print(f"\nplan {plan.status} in {plan.solve_seconds:.2f} s; fixed interval {interval} cycles")
     for outcome in outcomes.values():
@@ -159,3 +178,7 @@ def test_predictive_plan_beats_the_baselines_on_fd001() -> None:
     assert outcomes["run_to_failure"].failures == true_rul.size  # all fail within 75 days
     assert savings["run_to_failure"].money > 0
     assert savings["fixed_interval"].money > 0
+    # The crew queue is served most cycles flown first: of the fixed age's failures, those of
+    # engines waiting for the crew are fewer than the 15 of serving them in engine order.
+    fixed = outcomes["fixed_interval"]
+    assert fixed.failures_waiting < 15 and fixed.failures_waiting <= fixed.failures

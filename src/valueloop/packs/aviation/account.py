@@ -15,10 +15,13 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from numpy.typing import ArrayLike
 
 from valueloop.analytics.evaluate import interval_coverage, phm08_score, rmse
+from valueloop.optimize.maintenance import MaintenanceCosts
 from valueloop.packs.aviation.fleet import Fleet
 from valueloop.packs.aviation.policies import (
+    PolicyOutcome,
     compare_policies,
     fixed_interval_schedule,
     run_to_failure_schedule,
@@ -31,6 +34,7 @@ from valueloop.value.ledger import LedgerEntry
 POLICY_METRICS = (
     ("cost", None),
     ("failures", "count"),
+    ("failures_waiting", "count"),
     ("overhauls", "count"),
     ("downtime_days", "d"),
     ("availability", "ratio"),
@@ -46,6 +50,48 @@ class Accounts:
     entries: list[LedgerEntry]
     assumptions: dict[str, Any]
     figures: dict[str, Any]
+
+
+def play_policies(
+    ages_cycles: ArrayLike,
+    true_rul_cycles: ArrayLike,
+    plan_days: Sequence[int | None],
+    *,
+    train_lifetimes_cycles: ArrayLike,
+    costs: MaintenanceCosts,
+    cycles_per_day: float,
+    horizon_days: int,
+    crew_per_day: int,
+) -> dict[str, PolicyOutcome]:
+    """Run to failure, the fixed overhaul age and the predictive plan against the truth.
+
+    ``ages_cycles`` are the cycles each engine has flown (today), ``true_rul_cycles`` its true
+    remaining life and ``plan_days`` its overhaul day in the predictive plan (None: none); the
+    fixed age is tuned on ``train_lifetimes_cycles``, which also price forfeited life. Every
+    policy has the same crew, which serves the engines most past their interval first.
+    """
+    lifetimes = np.asarray(train_lifetimes_cycles, dtype=np.float64)
+    interval = tune_fixed_interval(lifetimes, costs)
+    ages = np.asarray(ages_cycles, dtype=np.float64)
+    schedules: dict[str, list[int | None]] = {
+        "run_to_failure": run_to_failure_schedule(ages.size),
+        "fixed_interval": fixed_interval_schedule(ages, interval, cycles_per_day, horizon_days),
+        "predictive": list(plan_days),
+    }
+    return {
+        name: simulate(
+            schedule,
+            true_rul_cycles,
+            cycles_per_day=cycles_per_day,
+            horizon_days=horizon_days,
+            crew_per_day=crew_per_day,
+            costs=costs,
+            mean_life_cycles=float(lifetimes.mean()),
+            policy=name,
+            ages_cycles=ages,
+        )
+        for name, schedule in schedules.items()
+    }
 
 
 def account(
@@ -67,27 +113,16 @@ def account(
     mean_life = float(lifetimes.mean())
     costs = fleet.costs
     interval = tune_fixed_interval(lifetimes, costs)
-    ages = predictions.column("cycle").to_pylist()
-    schedules: dict[str, list[int | None]] = {
-        "run_to_failure": run_to_failure_schedule(len(assets)),
-        "fixed_interval": fixed_interval_schedule(
-            ages, interval, fleet.cycles_per_day, fleet.horizon_days
-        ),
-        "predictive": [plan_days.get(asset) for asset in assets],
-    }
-    outcomes = {
-        name: simulate(
-            schedule,
-            true,
-            cycles_per_day=fleet.cycles_per_day,
-            horizon_days=fleet.horizon_days,
-            crew_per_day=fleet.planner.crew_per_day,
-            costs=costs,
-            mean_life_cycles=mean_life,
-            policy=name,
-        )
-        for name, schedule in schedules.items()
-    }
+    outcomes = play_policies(
+        predictions.column("cycle").to_numpy(),
+        true,
+        [plan_days.get(asset) for asset in assets],
+        train_lifetimes_cycles=lifetimes,
+        costs=costs,
+        cycles_per_day=fleet.cycles_per_day,
+        horizon_days=fleet.horizon_days,
+        crew_per_day=fleet.planner.crew_per_day,
+    )
     savings = compare_policies(outcomes, against="predictive")
     currency = fleet.currency
     entries = [
@@ -115,6 +150,7 @@ def account(
         "fleet": f"C-MAPSS {subset} test engines, {len(assets)}",
         "ground_truth": f"RUL_{subset} (true remaining life at the last cycle)",
         "failure_repair": "a failed engine is repaired as new and runs to the horizon's end",
+        "crew_queue": "earliest request first, then the engine with the most cycles flown",
     }
     figures = {
         "engines": len(assets),
@@ -127,6 +163,7 @@ def account(
             name: {
                 "cost": round(o.cost, 2),
                 "failures": o.failures,
+                "failures_waiting": o.failures_waiting,
                 "availability": round(o.availability, 5),
                 "overhauls": o.overhauls,
                 "downtime_days": o.downtime_days,

@@ -209,7 +209,7 @@ class OptimiseJob(_FleetJob):
         plan_id = self._existing(model_version)
         if plan_id is None:
             plan = MaintenancePlanner(time_limit=self.fleet.planner.time_limit_s).solve(
-                self._problem()
+                review_problem(self.site, self.fleet)
             )
             plan_id = self.site.plans.add(
                 plan, kind=MAINTENANCE_KIND, starts_at=self.instant, model_version=model_version
@@ -232,30 +232,32 @@ class OptimiseJob(_FleetJob):
         )
         return None if rows.num_rows == 0 else str(rows.column("plan_id")[0].as_py())
 
-    def _problem(self) -> MaintenanceProblem:
-        rows = self.site.store.query(
-            "SELECT asset, rul, lower, upper, interval FROM predictions WHERE run_id = ? "
-            "ORDER BY asset",
-            [review_id(self.fleet)],
-        ).to_pylist()
-        engines = [
-            EngineOutlook(
-                asset=row["asset"],
-                rul=row["rul"],
-                lower=min(row["lower"], row["rul"]),
-                upper=max(row["upper"], row["rul"], 1e-3),
-                interval=row["interval"],
-            )
-            for row in rows
-        ]
-        return MaintenanceProblem(
-            engines=engines,
-            cycles_per_day=self.fleet.cycles_per_day,
-            horizon_days=self.fleet.horizon_days,
-            crew_per_day=self.fleet.planner.crew_per_day,
-            costs=self.fleet.costs,
-            mean_life_cycles=float(training_lifetimes(self.fleet.spec.subset).mean()),
+
+def review_problem(site: Site, fleet: Fleet) -> MaintenanceProblem:
+    """The maintenance problem of the fleet's review: its predictions, shop and economics."""
+    rows = site.store.query(
+        "SELECT asset, rul, lower, upper, interval FROM predictions WHERE run_id = ? "
+        "ORDER BY asset",
+        [review_id(fleet)],
+    ).to_pylist()
+    engines = [
+        EngineOutlook(
+            asset=row["asset"],
+            rul=row["rul"],
+            lower=min(row["lower"], row["rul"]),
+            upper=max(row["upper"], row["rul"], 1e-3),
+            interval=row["interval"],
         )
+        for row in rows
+    ]
+    return MaintenanceProblem(
+        engines=engines,
+        cycles_per_day=fleet.cycles_per_day,
+        horizon_days=fleet.horizon_days,
+        crew_per_day=fleet.planner.crew_per_day,
+        costs=fleet.costs,
+        mean_life_cycles=float(training_lifetimes(fleet.spec.subset).mean()),
+    )
 
 
 class ActJob(_FleetJob):

@@ -13,9 +13,10 @@ causes, with the same conventions as :mod:`valueloop.optimize.maintenance`:
   ``planned_downtime_days`` of downtime and the forfeited life ``true_rul - d * cycles_per_day``
   cycles at ``planned_overhaul / mean_life_cycles`` a cycle; the engine is then as new and assumed
   to run to the end of the horizon;
-- at most ``crew_per_day`` overhauls are done a day: requests beyond that wait, oldest request
-  first, for the next day with spare capacity, and may fail while waiting. Failure repairs do not
-  use the overhaul crew.
+- at most ``crew_per_day`` overhauls are done a day: requests beyond that wait for the next day
+  with spare capacity, and may fail while waiting. The crew serves the earliest request first and,
+  among requests of the same day, the engine that has flown the most cycles since its last
+  overhaul (the one most past its interval). Failure repairs do not use the overhaul crew.
 
 Downtime is costed in full even where it runs past the horizon; availability counts only the
 engine-days inside the horizon.
@@ -46,6 +47,8 @@ class PolicyOutcome:
         policy: name of the policy.
         cost: total cost (money), the sum of the four parts below.
         failures: in-service failures.
+        failures_waiting: those of engines whose overhaul was requested on an earlier day and
+            was still waiting for the crew.
         overhauls: planned overhauls carried out.
         downtime_days: engine-days out of service caused by the failures and overhauls.
         availability: share of the fleet's engine-days within the horizon spent in service, 0..1.
@@ -59,6 +62,7 @@ class PolicyOutcome:
     policy: str
     cost: float
     failures: int
+    failures_waiting: int
     overhauls: int
     downtime_days: float
     availability: float
@@ -92,6 +96,7 @@ def simulate(
     costs: MaintenanceCosts,
     mean_life_cycles: float,
     policy: str,
+    ages_cycles: ArrayLike | None = None,
 ) -> PolicyOutcome:
     """Carry out a schedule on engines of known remaining life; see the module documentation.
 
@@ -105,6 +110,9 @@ def simulate(
         costs: the economics.
         mean_life_cycles: mean run-to-failure life, in cycles, that prices forfeited life.
         policy: name given to the outcome.
+        ages_cycles: cycles each engine has flown since its last overhaul, today; among requests
+            of the same day the crew serves the engine with the most first. None: all alike,
+            served in engine order.
     """
     true_rul = np.asarray(true_rul_cycles, dtype=np.float64)
     n_engines = true_rul.size
@@ -112,6 +120,9 @@ def simulate(
         raise DataError(
             f"expected one service day per engine: {len(service_day)} days for {n_engines} engines"
         )
+    ages = np.zeros(n_engines) if ages_cycles is None else np.asarray(ages_cycles, np.float64)
+    if ages.shape != true_rul.shape:
+        raise DataError(f"expected one age per engine: {ages.size} ages for {n_engines} engines")
     if np.any(~np.isfinite(true_rul) | (true_rul < 0)):
         raise DataError("true remaining lives must be finite and non-negative cycles")
     if any(day is not None and day < 0 for day in service_day):
@@ -133,8 +144,8 @@ def simulate(
         open_ = (failed_on < 0) & (serviced_on < 0)
         failed_on[open_ & (failure_day == day)] = day
         waiting = np.flatnonzero(open_ & (failure_day != day) & (requested <= day))
-        served = waiting[np.lexsort((waiting, requested[waiting]))][:crew_per_day]
-        serviced_on[served] = day
+        queue = np.lexsort((waiting, -ages[waiting], requested[waiting]))
+        serviced_on[waiting[queue][:crew_per_day]] = day
 
     overhauled, failed = serviced_on >= 0, failed_on >= 0
     forfeited = float(np.sum(true_rul[overhauled] - serviced_on[overhauled] * cycles_per_day))
@@ -155,6 +166,7 @@ def simulate(
         policy=policy,
         cost=sum(parts.values()),
         failures=int(failed.sum()),
+        failures_waiting=int(np.sum(failed & (requested < failed_on))),
         overhauls=int(overhauled.sum()),
         downtime_days=float(downtime),
         availability=1.0 - lost_days / (n_engines * horizon_days) if n_engines else 1.0,

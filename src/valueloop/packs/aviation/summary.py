@@ -92,10 +92,12 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("act", f"work orders: {orders or 'none'}"),
     ]
     for name, outcome in summary["policies"].items():
+        waiting = outcome.get("failures_waiting", 0)
+        queue = f" ({waiting} waiting for the crew)" if waiting else ""
         rows.append(
             (
                 f"account: {name.replace('_', ' ')}",
-                f"{outcome['cost']:,.0f} {currency}, {outcome['failures']} failures, "
+                f"{outcome['cost']:,.0f} {currency}, {outcome['failures']} failures{queue}, "
                 f"availability {outcome['availability']:.2%}",
             )
         )
