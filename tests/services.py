@@ -7,6 +7,7 @@ so continuous integration can never skip a service test silently.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 
 import pytest
@@ -34,6 +35,21 @@ def need_service(name: str, host: str, port: int) -> None:
     if services_required():
         pytest.fail(f"{message}, and VALUELOOP_REQUIRE_SERVICES=1 requires it")
     pytest.skip(f"{message}; start it to run this test")
+
+
+def need_tool(name: str, install: str, purpose: str) -> str:
+    """The path of the command ``name``; skip if absent (fail under VALUELOOP_REQUIRE_SERVICES=1).
+
+    ``install`` says how to get it (``apt-get install openssl``), ``purpose`` what the test uses
+    it for.
+    """
+    found = shutil.which(name) or shutil.which(f"/usr/sbin/{name}")
+    if found is not None:
+        return found
+    message = f"{name} is not installed ({install}); {purpose}"
+    if services_required():
+        pytest.fail(f"{message}, and VALUELOOP_REQUIRE_SERVICES=1 requires it")
+    pytest.skip(message)
 
 
 POSTGRES_URL = os.environ.get(

@@ -4,7 +4,6 @@ the persistent session, reconnection after a broker crash, credentials and TLS."
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from tests.connectors.brokers import Broker, Publisher, shipped_config
 from tests.connectors.brokers import mqtt_spec as spec
 from tests.connectors.fieldsources import Gathered, gather_until, wait_connected
 from tests.connectors.peers import free_port
+from tests.services import need_tool
 
 from valueloop.connectors.mqtt import MqttSource
 from valueloop.errors import ConnectorError
@@ -132,8 +132,7 @@ def test_credentials_are_checked_and_never_shown(tmp_path: Path) -> None:
 
 def _certificates(folder: Path) -> dict[str, Path]:
     """A throwaway CA and a server certificate for 127.0.0.1 signed by it (openssl CLI)."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed; the TLS test makes its certificates with it")
+    openssl = need_tool("openssl", "apt-get install openssl", "the test makes its certificates")
     files = {name: folder / name for name in ("ca.key", "ca.crt", "server.key", "server.csr")}
     files["server.crt"] = folder / "server.crt"
     san = folder / "san.cnf"
@@ -148,7 +147,7 @@ def _certificates(folder: Path) -> dict[str, Path]:
         ["x509", "-req", *sign, "-CAcreateserial", "-out", files["server.crt"], "-extfile", san],
     ]
     for command in commands:
-        subprocess.run(["openssl", *map(str, command)], check=True, capture_output=True)
+        subprocess.run([openssl, *map(str, command)], check=True, capture_output=True)
     return files
 
 
