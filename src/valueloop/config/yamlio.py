@@ -72,6 +72,43 @@ def _report(source: str, root: yaml.Node | None, problems: Sequence[Problem], wh
     return f"invalid {what}:\n  " + "\n  ".join(lines)
 
 
+MAX_REPEATED_VALUES = 100_000
+"""Values YAML aliases (``*name``, ``<<: *name``) may repeat in one file: ten aliases nested nine
+deep would otherwise make a few hundred bytes a billion values."""
+
+
+def _repeated_values(root: yaml.Node) -> int:
+    """How many more values ``root`` holds with its aliases expanded than it has nodes."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        if id(node) not in sizes:
+            sizes[id(node)] = 1  # a node inside itself (``&a [*a]``) counts once
+            if isinstance(node, yaml.SequenceNode):
+                sizes[id(node)] += sum(size(child) for child in node.value)
+            elif isinstance(node, yaml.MappingNode):
+                sizes[id(node)] += sum(size(k) + size(v) for k, v in node.value)
+        return sizes[id(node)]
+
+    return size(root) - len(sizes)
+
+
+def _load(text: str, source: str) -> tuple[yaml.Node | None, Any]:
+    """The node tree and the data of YAML text; ConfigError if it is not YAML or too large."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        if root is not None and _repeated_values(root) > MAX_REPEATED_VALUES:
+            raise ConfigError(
+                f"{source}: YAML aliases repeat more than {MAX_REPEATED_VALUES:,} values; "
+                "write the repeated parts out"
+            )
+        return root, yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{source}: not valid YAML: {err}") from err
+    except RecursionError as err:
+        raise ConfigError(f"{source}: not valid YAML: nested too deeply") from err
+
+
 def parse_yaml(
     text: str,
     model: type[ModelT],
@@ -81,11 +118,7 @@ def parse_yaml(
     check: CrossCheck | None = None,
 ) -> ModelT:
     """Validate YAML text against ``model``, then ``check``; errors name file, line and field."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{source}: not valid YAML: {err}") from err
+    root, data = _load(text, source)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level")
     try:

@@ -1,0 +1,159 @@
+"""Replay inputs through a target in a fresh process: the memory bound, and what the corpus keeps.
+
+Run by ``run.py`` after each target's fuzzing, apart from libFuzzer, whose own memory (its corpus,
+its mutation tables) grows while it runs and would blur the product's:
+
+1. The target reads the corpus once (warming up what it loads lazily); the peak RSS then
+   (``getrusage``) is the baseline.
+2. It reads every input :data:`PASSES` times, the corpus and those the fuzzer found; the peak RSS
+   must stay within the baseline plus :data:`MEMORY_FACTOR` times the largest input plus
+   :data:`MEMORY_SLACK_KIB`. An input still running after ``--timeout`` seconds is a hang.
+3. Of the inputs the fuzzer found, the smallest that reach lines (line-to-line arcs of valueloop
+   and PyYAML code) the corpus does not are added to it as ``cov-<sha1>``, at most ``--keep``.
+
+    python bench/fuzz/replay.py TARGET --found DIR --keep 25 --timeout 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import resource
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from targets import CORPUS, TARGETS, corpus_files
+
+MEMORY_FACTOR = 20
+"""Peak RSS may exceed the baseline by this many times the largest input..."""
+MEMORY_SLACK_KIB = 1024
+"""...plus one pymalloc arena (1 MiB), the step in which the interpreter's memory grows."""
+PASSES = 3
+"""Times every input is read again: memory kept from one read to the next would add up."""
+TRACED = ("/valueloop/", "/yaml/")
+"""Code whose arcs count when choosing what the corpus keeps."""
+
+Arc = tuple[str, int, int]
+
+
+class Hang(Exception):
+    """An input still being read after the timeout."""
+
+
+def peak_rss_kib() -> int:
+    """The process's peak resident set size so far, KiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _alarm(signum: int, frame: FrameType | None) -> None:
+    raise Hang
+
+
+def read_all(read: Callable[[bytes], None], inputs: list[Path], timeout: int) -> dict[str, str]:
+    """Read each input; the ones that raised or hung, by file name, with what happened."""
+    failures = {}
+    signal.signal(signal.SIGALRM, _alarm)
+    for path in inputs:
+        signal.alarm(timeout)
+        try:
+            read(path.read_bytes())
+        except Hang:
+            failures[path.name] = f"still running after {timeout} s"
+        except Exception as err:
+            failures[path.name] = f"{type(err).__name__}: {str(err)[:200]}"
+        finally:
+            signal.alarm(0)
+    return failures
+
+
+def arcs(read: Callable[[bytes], None], data: bytes) -> set[Arc]:
+    """The line-to-line arcs of valueloop and PyYAML code that reading ``data`` runs."""
+    found: set[Arc] = set()
+
+    def tracer(frame: FrameType, event: str, arg: Any) -> Any:
+        filename = frame.f_code.co_filename
+        if not any(part in filename for part in TRACED):
+            return None
+        previous = 0
+
+        def step(frame: FrameType, event: str, arg: Any) -> Any:
+            nonlocal previous
+            if event == "line":
+                found.add((filename, previous, frame.f_lineno))
+                previous = frame.f_lineno
+            return step
+
+        return step
+
+    sys.settrace(tracer)
+    try:
+        read(data)
+    except Exception:
+        pass  # a crash is reported by the replay; its arcs still count
+    finally:
+        sys.settrace(None)
+    return found
+
+
+def choose(
+    read: Callable[[bytes], None], corpus: list[Path], found: list[Path], keep: int
+) -> list[Path]:
+    """The smallest inputs of ``found`` that each add arcs to those of ``corpus``, at most
+    ``keep``."""
+    covered: set[Arc] = set()
+    for path in corpus:
+        covered |= arcs(read, path.read_bytes())
+    chosen = []
+    for path in sorted(found, key=lambda p: (p.stat().st_size, p.name)):
+        new = arcs(read, path.read_bytes()) - covered
+        if new:
+            chosen.append(path)
+            covered |= new
+            if len(chosen) == keep:
+                break
+    return chosen
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("target", choices=sorted(TARGETS))
+    parser.add_argument("--found", type=Path, required=True, help="inputs the fuzzer found")
+    parser.add_argument("--keep", type=int, default=25)
+    parser.add_argument("--timeout", type=int, default=10)
+    args = parser.parse_args()
+    target = TARGETS[args.target]
+    read = target.load()
+    corpus = corpus_files(args.target)
+    found = sorted(path for path in args.found.iterdir() if path.is_file())
+    read_all(read, corpus, args.timeout)
+    baseline = peak_rss_kib()
+    failures = {}
+    for _ in range(PASSES):
+        failures.update(read_all(read, corpus + found, args.timeout))
+    peak = peak_rss_kib()
+    largest = max(path.stat().st_size for path in corpus + found)
+    bound = baseline + MEMORY_FACTOR * largest // 1024 + MEMORY_SLACK_KIB
+    kept = []
+    for path in choose(read, corpus, [p for p in found if p.name not in failures], args.keep):
+        name = f"cov-{hashlib.sha1(path.read_bytes()).hexdigest()}"
+        (CORPUS / args.target / name).write_bytes(path.read_bytes())
+        kept.append(name)
+    report = {
+        "inputs": len(corpus) + len(found),
+        "largest_input_bytes": largest,
+        "baseline_rss_kib": baseline,
+        "peak_rss_kib": peak,
+        "bound_rss_kib": bound,
+        "failures": failures,
+        "kept": kept,
+    }
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
