@@ -36,7 +36,7 @@ PARTS: dict[str, tuple[Part, float, int]] = {
     "scheduling": (opt_scheduling.run, 60.0, 2),
     "routing": (opt_routing.run, 30.0, 1),
     "power": (opt_power.run, 60.0, 1),
-    "joint": (opt_joint.run, 20.0, 2),
+    "joint": (opt_joint.run, 40.0, 2),
 }
 """Each part: its run function, time limit per instance (s) and workers."""
 

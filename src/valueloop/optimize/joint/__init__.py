@@ -3,9 +3,10 @@
 A :class:`LineProblem` holds machines whose health comes from remaining-useful-life predictions
 and orders routed over them. :class:`JointScheduler` places maintenance windows and operations in
 one model; :class:`SequentialScheduler` plans maintenance first, then production.
-:func:`evaluate_line_plan` scores any plan by one function, :func:`validate_line_plan` checks it,
-and :func:`compare_line_plans` sets the two side by side. The value ledger records comparisons
-through :mod:`valueloop.value.line_savings`.
+:func:`evaluate_line_plan` scores any plan by its expected cost, :func:`validate_line_plan` checks
+it, and :func:`compare_line_plans` sets the two side by side at equal search time;
+:func:`sampled_saving` plays both against sampled failure times. The value ledger records
+comparisons through :mod:`valueloop.value.line_savings`.
 """
 
 from valueloop.optimize.joint.compare import LineComparison, compare_line_plans, line_assumptions
@@ -18,6 +19,13 @@ from valueloop.optimize.joint.problem import (
     MachineEconomics,
     Operation,
     Order,
+)
+from valueloop.optimize.joint.sampled import (
+    RealisedCosts,
+    SampledSaving,
+    realised_costs,
+    sample_failure_times,
+    sampled_saving,
 )
 from valueloop.optimize.joint.scenarios import generate_orders, machines_from_predictions
 from valueloop.optimize.joint.schedulers import JointScheduler, SequentialScheduler
@@ -34,6 +42,8 @@ __all__ = [
     "MachineEconomics",
     "Operation",
     "Order",
+    "RealisedCosts",
+    "SampledSaving",
     "SequentialScheduler",
     "compare_line_plans",
     "evaluate_line_plan",
@@ -44,6 +54,9 @@ __all__ = [
     "load_line_problem",
     "machine_risk",
     "machines_from_predictions",
+    "realised_costs",
+    "sample_failure_times",
+    "sampled_saving",
     "solve_joint_file",
     "validate_line_plan",
 ]
