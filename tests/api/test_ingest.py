@@ -146,7 +146,7 @@ def test_a_time_outside_1970_2200_refuses_the_batch(ingest_client: TestClient, s
     ]
     answer = ingest_client.post("/api/ingest", json=body)
     assert answer.status_code == 422
-    assert answer.json() == {"detail": "reading 2: ts '2250-01-01T00:00:00Z' is outside 1970-2200"}
+    assert answer.json()["detail"] == "reading 2: ts '2250-01-01T00:00:00Z' is outside 1970-2200"
     assert stored(site, "flow") == []
 
 

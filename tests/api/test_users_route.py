@@ -73,12 +73,12 @@ def test_a_revoked_token_is_refused_from_the_next_request(
     assert revoked.status_code == 200 and revoked.json()["revoked_at"] is not None
     refused = app_client.get("/api/me", headers=bearer(first))
     assert refused.status_code == 401
-    assert refused.json() == {"detail": "unknown or revoked token"}
+    assert refused.json()["detail"] == "unknown or revoked token"
     assert app_client.get("/api/me", headers=bearer(second)).status_code == 200
     again = app_client.post(f"/api/tokens/{first.split('_')[1]}/revoke", headers=admin)
     assert again.status_code == 409 and "already revoked" in again.json()["detail"]
     unknown = app_client.post("/api/tokens/nope/revoke", headers=admin)
-    assert unknown.status_code == 404 and unknown.json() == {"detail": "no token 'nope'"}
+    assert unknown.status_code == 404 and unknown.json()["detail"] == "no token 'nope'"
 
 
 def test_a_role_change_applies_to_the_next_request(

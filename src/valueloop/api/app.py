@@ -2,8 +2,9 @@
 
 Every ``/api`` route needs a bearer token of role ``viewer`` or above (see
 :mod:`valueloop.api.auth`); proposing work orders needs
-``operator``, deciding them ``approver``. The OpenAPI description is
-served at ``/openapi.json`` and browsable at ``/docs``.
+``operator``, deciding them ``approver``. The OpenAPI description, which declares every status
+each route can answer and the one error shape (:mod:`valueloop.api.answers`), is served at
+``/openapi.json`` and browsable at ``/docs``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
 from valueloop.api.access import install_access_log
+from valueloop.api.answers import DocumentedAPI
 from valueloop.api.auth import require
+from valueloop.api.bodylimit import install_body_limit
 from valueloop.api.errors import install_error_handlers
 from valueloop.api.headers import install_security_headers
 from valueloop.api.models import Health
@@ -40,7 +43,8 @@ from valueloop.api.routers import (
     users,
     workorders,
 )
-from valueloop.api.throttle import install_throttle
+from valueloop.api.throttle import FAILURES, Throttle, install_throttle
+from valueloop.api.timeout import REQUEST_TIMEOUT, install_request_timeout
 from valueloop.console.routes import mount_console
 from valueloop.site import Site
 
@@ -84,9 +88,16 @@ def _redact_access_log() -> None:
         access.addFilter(RedactTokens())
 
 
-def create_app(site: Site) -> FastAPI:
-    """The API and console application serving ``site``."""
-    app = FastAPI(
+def create_app(
+    site: Site, *, request_timeout: float = REQUEST_TIMEOUT, refused_tokens: int = FAILURES
+) -> FastAPI:
+    """The API and console application serving ``site``.
+
+    A request not answered within ``request_timeout`` seconds is answered 408 or 504 (see
+    :mod:`valueloop.api.timeout`); an address whose tokens are refused ``refused_tokens`` times
+    within a minute is barred for a minute (see :mod:`valueloop.api.throttle`).
+    """
+    app = DocumentedAPI(
         title="valueloop",
         version=version("valueloop"),
         summary="Assets, predictions, plans, work orders and the value ledger of a site.",
@@ -95,6 +106,8 @@ def create_app(site: Site) -> FastAPI:
     )
     app.state.site = site
     install_error_handlers(app)
+    install_body_limit(app)
+    install_request_timeout(app, request_timeout)
     install_request_id(app)
     viewer = [Depends(require("viewer"))]
     for router in ROUTERS:
@@ -118,7 +131,7 @@ def create_app(site: Site) -> FastAPI:
         )
 
     mount_console(app)
-    install_throttle(app)
+    install_throttle(app, Throttle(failures=refused_tokens))
     install_security_headers(app)
     install_access_log(app)
     _redact_access_log()

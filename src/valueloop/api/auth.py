@@ -39,7 +39,6 @@ import re
 import secrets
 import shlex
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, get_args
@@ -528,12 +527,19 @@ def refusal_of(scope: Scope) -> TokenRefused | None:
     return refused
 
 
-def require(role: Role) -> Callable[[Principal], Principal]:
-    """FastAPI dependency factory: the request's principal, who must hold ``role`` (else 403)."""
+class RoleCheck:
+    """FastAPI dependency: the request's principal, who must hold ``role`` (else 403)."""
 
-    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-        if not role_allows(principal.role, role):
-            raise ForbiddenError(f"role {principal.role} may not do this; it needs {role}")
+    def __init__(self, role: Role) -> None:
+        self.role: Role = role
+
+    def __call__(self, principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        """The principal, if their role allows :attr:`role`."""
+        if not role_allows(principal.role, self.role):
+            raise ForbiddenError(f"role {principal.role} may not do this; it needs {self.role}")
         return principal
 
-    return dependency
+
+def require(role: Role) -> RoleCheck:
+    """FastAPI dependency factory: the request's principal, who must hold ``role`` (else 403)."""
+    return RoleCheck(role)

@@ -196,7 +196,7 @@ class SetpointChangeIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["setpoint"] = "setpoint"
+    kind: Literal["setpoint"]
     asset: Annotated[str, Field(min_length=1, max_length=200)]
     setpoint: Annotated[str, Field(min_length=1, max_length=200)]
     target: Annotated[float, Field(allow_inf_nan=False)] | None = None
@@ -211,7 +211,7 @@ class MaintenanceTaskIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["maintenance"] = "maintenance"
+    kind: Literal["maintenance"]
     asset: Annotated[str, Field(min_length=1, max_length=200)]
     task: Annotated[str, Field(min_length=1, max_length=2000)]
     window_start: datetime
@@ -445,7 +445,8 @@ _Lifetime = Annotated[
     str | None,
     Field(
         max_length=20,
-        description="How long the token is valid: a number and s, m, h or d (default 90d).",
+        description="How long the token is valid: a number and s, m, h or d (default 90d; "
+        "at most ten years).",
         examples=["30d"],
     ),
 ]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from valueloop.errors import DataError
 
@@ -169,7 +169,10 @@ def paging(default: int, maximum: int) -> Callable[..., Page]:
     ``cursor`` from the query."""
 
     def page(
-        request: Request, response: Response, limit: int | None = None, cursor: str | None = None
+        request: Request,
+        response: Response,
+        limit: int | None = Query(None, ge=1, le=maximum),
+        cursor: str | None = Query(None, min_length=1, pattern="^[A-Za-z0-9_-]+$"),
     ) -> Page:
         rows = default if limit is None else limit
         if not 1 <= rows <= maximum:

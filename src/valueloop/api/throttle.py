@@ -26,12 +26,11 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from valueloop.api.access import client_address
 from valueloop.api.auth import TokenRefused, refusal_of
-from valueloop.api.requestid import REQUEST_ID_HEADER, request_id
+from valueloop.api.errors import error_response
 
 audit = logging.getLogger("valueloop.access.auth")
 
@@ -122,10 +121,11 @@ class SignInThrottle:
         wait = self.throttle.retry_after(address)
         if wait is not None:
             seconds = max(1, math.ceil(wait))
-            barred = JSONResponse(
-                {"detail": f"too many refused tokens from {address}; retry in {seconds} s"},
-                status_code=429,
-                headers={"Retry-After": str(seconds), REQUEST_ID_HEADER: request_id(scope)},
+            barred = error_response(
+                scope,
+                429,
+                f"too many refused tokens from {address}; retry in {seconds} s",
+                headers={"Retry-After": str(seconds)},
             )
             await barred(scope, receive, send)
             return

@@ -11,6 +11,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from valueloop.api.throttle import FAILURES
+from valueloop.api.timeout import REQUEST_TIMEOUT
 from valueloop.connectors.runner import SourceRunner, build_sources
 from valueloop.connectors.secrets import unsafe_file
 from valueloop.errors import ConfigError
@@ -71,17 +73,28 @@ def tls_files(cert: Path | None, key: Path | None) -> TlsFiles | None:
     return TlsFiles(cert, key)
 
 
-def serve_site(site: Site, host: str, port: int, tls: TlsFiles | None = None) -> None:
+def serve_site(
+    site: Site,
+    host: str,
+    port: int,
+    tls: TlsFiles | None = None,
+    *,
+    request_timeout: float = REQUEST_TIMEOUT,
+    refused_tokens: int = FAILURES,
+) -> None:
     """Serve a site: its field connectors, its engine's jobs and its API, until interrupted;
-    over HTTPS when ``tls`` is given."""
+    over HTTPS when ``tls`` is given. A request whose headers, body or answer take longer than
+    ``request_timeout`` seconds is cut (see :mod:`valueloop.api.timeout`); an address whose
+    tokens are refused ``refused_tokens`` times within a minute is barred for a minute."""
     import uvicorn
 
     from valueloop.api.app import create_app
+    from valueloop.api.timeout import timed_protocol
     from valueloop.engine.build import open_engine
     from valueloop.engine.clock import RealClock
 
     engine = open_engine(site, RealClock())
-    app = create_app(site)
+    app = create_app(site, request_timeout=request_timeout, refused_tokens=refused_tokens)
     runner = field_sources(site)
     app.state.connectors = runner
     app.state.engine = engine
@@ -95,6 +108,7 @@ def serve_site(site: Site, host: str, port: int, tls: TlsFiles | None = None) ->
             host=host,
             port=port,
             log_level="warning",
+            http=timed_protocol(request_timeout),
             ssl_certfile=tls.cert if tls else None,
             ssl_keyfile=tls.key if tls else None,
         )
@@ -120,6 +134,22 @@ def serve(
         Path | None,
         typer.Option(help="The certificate's private key (PEM; readable by its owner only)."),
     ] = None,
+    request_timeout: Annotated[
+        float,
+        typer.Option(
+            min=1.0,
+            help="Seconds a request's headers, its body and its answer may each take: a slower "
+            "client is answered 408, a slower answer 504, and the connection closed.",
+        ),
+    ] = REQUEST_TIMEOUT,
+    refused_tokens: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Refused tokens from one address within a minute that bar it for a minute "
+            "(behind a reverse proxy every client shares the proxy's address).",
+        ),
+    ] = FAILURES,
 ) -> None:
     """Run a site: read its field, run its analytics, alarms and rules, serve its API."""
     tls = tls_files(tls_cert, tls_key)
@@ -127,6 +157,13 @@ def serve(
     scheme = "https" if tls else "http"
     console.print(f"console and API on {scheme}://{host}:{port}/ (docs at /docs); Ctrl-C stops")
     try:
-        serve_site(opened, host, port, tls)
+        serve_site(
+            opened,
+            host,
+            port,
+            tls,
+            request_timeout=request_timeout,
+            refused_tokens=refused_tokens,
+        )
     finally:
         opened.close()

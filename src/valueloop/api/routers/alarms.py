@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 
 from valueloop.alarms import AlarmBook, AlarmState, Priority
 from valueloop.api.alarm_models import AlarmCommentIn, AlarmOut, ShelveIn
+from valueloop.api.answers import conflict
 from valueloop.api.auth import Principal, require
 from valueloop.api.convert import rows_as
 from valueloop.api.errors import NotFoundError
@@ -90,7 +91,7 @@ def alarm_audit(alarm_id: str, book: Book) -> list[AuditOut]:
     return rows_as(AuditOut, book.audit_trail(alarm_id))
 
 
-@router.post("/{alarm_id}/acknowledge")
+@router.post("/{alarm_id}/acknowledge", responses=conflict("The alarm is acknowledged already."))
 def acknowledge_alarm(
     alarm_id: str, book: Book, principal: Operator, body: AlarmCommentIn | None = None
 ) -> AlarmOut:
@@ -98,7 +99,10 @@ def acknowledge_alarm(
     return _commented(book.acknowledge, alarm_id, book, principal, body)
 
 
-@router.post("/{alarm_id}/shelve")
+@router.post(
+    "/{alarm_id}/shelve",
+    responses=conflict("The shelf ends before now or after the site's longest shelf."),
+)
 def shelve_alarm(alarm_id: str, book: Book, principal: Operator, body: ShelveIn) -> AlarmOut:
     """Shelve an alarm's point for a while (409 beyond the site's longest shelf)."""
     _alarm(book, alarm_id)
@@ -109,7 +113,7 @@ def shelve_alarm(alarm_id: str, book: Book, principal: Operator, body: ShelveIn)
     return AlarmOut.model_validate(alarm)
 
 
-@router.post("/{alarm_id}/unshelve")
+@router.post("/{alarm_id}/unshelve", responses=conflict("The alarm is not shelved."))
 def unshelve_alarm(
     alarm_id: str, book: Book, principal: Operator, body: AlarmCommentIn | None = None
 ) -> AlarmOut:

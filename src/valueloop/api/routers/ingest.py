@@ -27,6 +27,7 @@ import pyarrow as pa
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
+from valueloop.api.answers import conflict
 from valueloop.api.auth import Principal, require
 from valueloop.api.deps import SiteDep
 from valueloop.api.errors import BodyTooLargeError
@@ -37,13 +38,23 @@ from valueloop.api.models import (
     SeriesDeclarations,
 )
 from valueloop.errors import DataError
-from valueloop.ingest.batches import BatchOutcome
-from valueloop.ingest.wire import JSON_TYPE, MAX_BODY_BYTES, parse_readings
+from valueloop.ingest.batches import MAX_KEY_LENGTH, BatchOutcome
+from valueloop.ingest.wire import (
+    ARROW_TYPE,
+    CSV_TYPE,
+    JSON_TYPE,
+    MAX_BODY_BYTES,
+    MAX_FIELD_CHARS,
+    MAX_READINGS,
+    parse_readings,
+)
 from valueloop.schema import DEAD_LETTER_SCHEMA
 
 router = APIRouter(prefix="/ingest", tags=["ingest"])
 
 IngestPrincipal = Annotated[Principal, Depends(require("ingest"))]
+IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=MAX_KEY_LENGTH)]
+"""The ``Idempotency-Key`` header: a batch sent again under it is stored once."""
 
 MAX_DECLARED = 1_000
 """The most series one declaration may hold."""
@@ -133,16 +144,90 @@ async def _body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-@router.post("")
+_READING = {
+    "type": "object",
+    "required": ["series", "ts", "value"],
+    "additionalProperties": False,
+    "properties": {
+        "series": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_FIELD_CHARS,
+            "description": "The series' full path, site/area/line/asset/signal.",
+        },
+        "ts": {
+            "anyOf": [
+                {"type": "string", "format": "date-time"},
+                {"type": "number"},
+            ],
+            "description": "ISO 8601 with a zone, or epoch milliseconds; within 1970-2200.",
+        },
+        "value": {"anyOf": [{"type": "number"}, {"type": "null"}]},
+        "quality": {
+            "type": "integer",
+            "enum": [0, 1, 2],
+            "default": 0,
+            "description": "0 good, 1 uncertain, 2 bad.",
+        },
+    },
+}
+_READINGS = {"type": "array", "maxItems": MAX_READINGS, "items": _READING}
+_EXAMPLE = {"series": "station-7/compression/train-a/compressor-1/power", "value": 231.5}
+READINGS_BODY = {
+    "required": True,
+    "description": "A batch of readings in one of three formats (see valueloop.ingest.wire).",
+    "content": {
+        JSON_TYPE: {
+            "schema": {
+                "anyOf": [
+                    _READINGS,
+                    {
+                        "type": "object",
+                        "required": ["readings"],
+                        "properties": {"readings": _READINGS},
+                    },
+                ]
+            },
+            "example": [{**_EXAMPLE, "ts": "2026-03-01T12:00:00Z"}],
+        },
+        CSV_TYPE: {
+            "schema": {
+                "type": "string",
+                "description": "A header line naming series, ts, value and optionally quality, "
+                "then one reading per line.",
+            },
+            "example": f"series,ts,value\n{_EXAMPLE['series']},2026-03-01T12:00:00Z,231.5\n",
+        },
+        ARROW_TYPE: {
+            "schema": {
+                "type": "string",
+                "format": "binary",
+                "description": "An Arrow IPC stream of a table with the columns series (utf8), "
+                "ts (timestamp[us, UTC]), value (float64) and quality (uint8), as the edge "
+                "sends it; compressed batches are allowed.",
+            }
+        },
+    },
+}
+"""The body of ``POST /api/ingest``, as the OpenAPI description shows it."""
+
+
+@router.post(
+    "",
+    openapi_extra={"requestBody": READINGS_BODY},
+    responses=conflict(
+        "The Idempotency-Key was used for another batch, or its batch is still being stored."
+    ),
+)
 async def ingest(
     request: Request,
     site: SiteDep,
     principal: IngestPrincipal,
-    idempotency_key: Annotated[str | None, Header()] = None,
-    content_type: Annotated[str, Header()] = JSON_TYPE,
+    idempotency_key: IdempotencyKey = None,
 ) -> IngestOut:
     """Store a batch of readings (JSON, CSV or Arrow IPC stream); once per ``Idempotency-Key``."""
     body = await _body(request)
+    content_type = request.headers.get("content-type", JSON_TYPE)
     readings = await run_in_threadpool(parse_readings, body, content_type)
     outcome = await run_in_threadpool(
         site.batches.ingest, readings, source=principal.name, key=idempotency_key
@@ -160,12 +245,15 @@ def _answer(outcome: BatchOutcome) -> IngestOut:
     )
 
 
-@router.post("/deadletters")
+@router.post(
+    "/deadletters",
+    responses=conflict("The Idempotency-Key was used for other dead letters."),
+)
 def forward_dead_letters(
     body: ForwardedDeadLetters,
     site: SiteDep,
     principal: IngestPrincipal,
-    idempotency_key: Annotated[str | None, Header()] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> IngestOut:
     """Keep dead letters a sender (an edge agent) could not turn into readings."""
     rows = pa.Table.from_pylist(

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Depends
 
+from valueloop.api.answers import conflict
 from valueloop.api.auth import (
     TokenInfo,
     describe_token,
@@ -77,7 +78,7 @@ def users(site: SiteDep, page: ListPage) -> list[UserOut]:
     ]
 
 
-@router.post("/users", status_code=201)
+@router.post("/users", status_code=201, responses=conflict("A user has this name, in any case."))
 def add_user(body: UserIn, site: SiteDep) -> IssuedTokenOut:
     """Add a user and issue their first token (409 if the name is taken, in any case)."""
     token = issue_token(site.store, body.name, body.role, lifetime=_lifetime(body.expires_in))
@@ -98,7 +99,7 @@ def change_role(name: str, body: RoleIn, site: SiteDep) -> PrincipalOut:
     return PrincipalOut(name=principal.name, role=principal.role)
 
 
-@router.post("/tokens/{token_id}/revoke")
+@router.post("/tokens/{token_id}/revoke", responses=conflict("The token is revoked already."))
 def revoke(token_id: str, site: SiteDep) -> TokenOut:
     """Revoke a token (404 if unknown, 409 if revoked already); the user's others remain."""
     return _token_out(revoke_token(site.store, token_id))

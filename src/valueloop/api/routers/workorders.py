@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, status
 from valueloop.act.dispatch import Completion
 from valueloop.act.trail import approvers
 from valueloop.act.workorders import OrderStatus
+from valueloop.api.answers import conflict
 from valueloop.api.auth import Principal, require
 from valueloop.api.deps import SiteDep
 from valueloop.api.errors import NotFoundError
@@ -68,7 +69,11 @@ def list_work_orders(
     return [_out(site, order, approvals[order["order_id"]]) for order in orders]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses=conflict("The asset or set-point cannot take this order now."),
+)
 def propose_work_order(body: WorkOrderIn, site: SiteDep, principal: Operator) -> WorkOrderOut:
     """Propose a set-point change or a maintenance task on behalf of the token's owner.
 
@@ -120,7 +125,10 @@ def _decide(
     return _out(site, order)
 
 
-@router.post("/{order_id}/approve")
+@router.post(
+    "/{order_id}/approve",
+    responses=conflict("The order is not proposed, or the token's owner proposed or approved it."),
+)
 def approve_work_order(
     order_id: str, site: SiteDep, principal: Approver, body: DecisionIn | None = None
 ) -> WorkOrderOut:
@@ -129,7 +137,7 @@ def approve_work_order(
     return _decide(site, order_id, principal, body, approve=True)
 
 
-@router.post("/{order_id}/reject")
+@router.post("/{order_id}/reject", responses=conflict("The order is not proposed."))
 def reject_work_order(
     order_id: str, site: SiteDep, principal: Approver, body: DecisionIn | None = None
 ) -> WorkOrderOut:
@@ -137,7 +145,11 @@ def reject_work_order(
     return _decide(site, order_id, principal, body, approve=False)
 
 
-@router.post("/{order_id}/rollback", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{order_id}/rollback",
+    status_code=status.HTTP_201_CREATED,
+    responses=conflict("The order is not an executed set-point change, or has a rollback."),
+)
 def roll_back_work_order(
     order_id: str, site: SiteDep, principal: Operator, body: RollbackIn | None = None
 ) -> WorkOrderOut:
@@ -152,7 +164,10 @@ def roll_back_work_order(
     return _out(site, order)
 
 
-@router.post("/{order_id}/complete")
+@router.post(
+    "/{order_id}/complete",
+    responses=conflict("The order is not a dispatched maintenance task."),
+)
 def complete_work_order(
     order_id: str, body: Completion, site: SiteDep, principal: Operator
 ) -> WorkOrderOut:
