@@ -2,7 +2,8 @@
 
 Each target takes one input (bytes) and returns when the product handled it as documented: read,
 turned into dead letters, or refused with the product's own error (:class:`ConfigError` for a
-site.yaml). Any other exception escaping a target is a crash. One input may carry several messages
+site.yaml). Any other exception escaping a target is a crash, as is a series name that the MQTT
+decoder takes from a payload and that is not ``asset/signal``. One input may carry several messages
 (a batch), so that the fuzzer also reaches what spans messages: a Sparkplug birth and the data
 that refers to it, array payloads read together as one Arrow document.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib.metadata
+import re
 import sys
 import tempfile
 import time
@@ -123,8 +125,10 @@ def _mqtt_json() -> Callable[[bytes], None]:
     from valueloop.connectors.mqtt import Message, MqttSpec
     from valueloop.connectors.mqtt.payload import decode_batch
     from valueloop.connectors.mqtt.routes import TopicRouter
+    from valueloop.model.paths import SERIES_PATTERN
 
     (spec,) = connector_specs([MQTT_SPEC])
+    series_name = re.compile(SERIES_PATTERN)
     assert isinstance(spec, MqttSpec)
 
     def read(data: bytes) -> None:
@@ -133,7 +137,11 @@ def _mqtt_json() -> Callable[[bytes], None]:
             Message(topic, payload, 1, mid, received)
             for mid, (topic, payload) in enumerate(mqtt_records(data))
         ]
-        decode_batch(messages, TopicRouter(spec.points), spec)
+        router = TopicRouter(spec.points)
+        decode_batch(messages, router, spec)
+        for series in router.discovered:  # named by payloads: only valid names
+            if not series_name.fullmatch(series):
+                raise AssertionError(f"series {series!r} read from a payload is not asset/signal")
 
     return read
 

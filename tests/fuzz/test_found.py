@@ -1,17 +1,27 @@
-"""What fuzzing the site.yaml reader found, refused as configuration errors.
+"""What fuzzing the decoders found, each now refused as the decoder documents.
 
-Nesting deep enough to exhaust Python's recursion in PyYAML's composer escaped as a
+site.yaml: nesting deep enough to exhaust Python's recursion in PyYAML's composer escaped as a
 ``RecursionError``; aliases nested in aliases (a "billion laughs") made a few hundred bytes millions
 of values, which an error message then printed whole. Both are a ``ConfigError`` now, while
 anchors used as they are meant to be still load.
+
+MQTT JSON: a refused array item holding a lone surrogate escape (``"\\ud800"``) could not be
+written as a UTF-8 dead letter and failed the whole batch; a series or signal named by a payload
+with a trailing line break passed the name check (``$`` matches before a final newline).
 """
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from valueloop.config import parse_site
+from valueloop.config import connector_specs, parse_site
 from valueloop.config.yamlio import MAX_REPEATED_VALUES
+from valueloop.connectors.base import FieldDelivery
+from valueloop.connectors.mqtt import Message, MqttSpec
+from valueloop.connectors.mqtt.payload import decode_batch
+from valueloop.connectors.mqtt.routes import TopicRouter
 from valueloop.errors import ConfigError
 
 
@@ -53,3 +63,29 @@ assets:
 """
     config = parse_site(text)
     assert config.asset_types["fan"].signals["flow"].unit == "m3/h"
+
+
+def decode(payload: bytes) -> tuple[FieldDelivery, TopicRouter]:
+    """One message on ``plant/pump-1/flow`` decoded; the delivery and the router."""
+    points = [{"topic": "plant/{asset}/flow", "series": "{asset}/flow"}]
+    (spec,) = connector_specs([{"name": "m", "kind": "mqtt", "prefix": "p/a/l", "points": points}])
+    assert isinstance(spec, MqttSpec)
+    router = TopicRouter(spec.points)
+    message = Message("plant/pump-1/flow", payload, 1, 1, time.time())
+    return decode_batch([message], router, spec), router
+
+
+def test_an_item_with_a_lone_surrogate_is_one_dead_letter() -> None:
+    delivery, _ = decode(b'[{"value": "\\ud800"}, {"ts": 1767225600000, "value": 2}]')
+    assert delivery.readings.column("value").to_pylist() == [2.0]
+    (letter,) = delivery.rejected.to_pylist()
+    assert letter["raw"] == '[{"value":"\\ud800"}]'  # JSON that reads back to the same item
+
+
+@pytest.mark.parametrize("named", ['"signal": "pressure\\n"', '"series": "pump-9/flow\\n"'])
+def test_a_name_with_a_trailing_line_break_is_refused(named: str) -> None:
+    delivery, router = decode(b'{"value": 1, ' + named.encode() + b"}")
+    assert delivery.readings.num_rows == 0
+    (reason,) = delivery.rejected.column("reason").to_pylist()
+    assert reason.startswith("topic plant/pump-1/flow: ") and "\\n' is not a valid" in reason
+    assert not [series for series in router.discovered if "\n" in series]

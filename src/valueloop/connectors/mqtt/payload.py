@@ -95,7 +95,8 @@ class _Columns:
             named = item.get("series", item.get("signal"))
             if named is not None:
                 whole = "series" in item
-                if not isinstance(named, str) or not (_SERIES if whole else _SIGNAL).match(named):
+                pattern = _SERIES if whole else _SIGNAL
+                if not isinstance(named, str) or not pattern.fullmatch(named):
                     name = "series (asset/signal)" if whole else "signal"
                     return f"{named!r} is not a valid {name}"
                 series = named if whole else f"{route.series.split('/', 1)[0]}/{named}"
@@ -151,10 +152,14 @@ def _text(payload: bytes) -> str:
 def _item_text(item: Any) -> str:
     """A refused array item as a one-item JSON array, at most :data:`EXCERPT_BYTES` characters."""
     try:
-        text = json.dumps([item], separators=(",", ":"), ensure_ascii=False)
+        text = json.dumps([item], separators=(",", ":"), ensure_ascii=False)[:EXCERPT_BYTES]
     except RecursionError:
         return f"[{_kind(item)} nested too deeply to show]"
-    return text[:EXCERPT_BYTES]
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800" in the JSON) is no UTF-8: escape it
+        text = json.dumps([item], separators=(",", ":"))[:EXCERPT_BYTES]
+    return text
 
 
 def _refuse_count(columns: _Columns, message: Message, count: int, max_items: int) -> None:
