@@ -15,7 +15,7 @@ from tests.api.contract import fuzz, served_site
 
 SEED = 20_260_301
 """The run's fixed seed: the same requests every time."""
-EXAMPLES = 12
+EXAMPLES = 15
 """Test cases per operation and phase: about a minute on two cores."""
 
 
