@@ -65,3 +65,24 @@ async def gather_until(
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(consume(), timeout)
     return gathered
+
+
+async def until(condition: Callable[[], bool], timeout: float) -> None:
+    """Return once ``condition()`` holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+def consume_in_background(
+    source: FieldSource,
+) -> tuple[list[FieldDelivery], asyncio.Future[None]]:
+    """Start gathering every delivery of ``source`` into a list; the task ends with the source."""
+    deliveries: list[FieldDelivery] = []
+
+    async def consume() -> None:
+        async for delivery in source.deliveries():
+            deliveries.append(delivery)
+
+    return deliveries, asyncio.ensure_future(consume())

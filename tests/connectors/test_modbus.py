@@ -9,11 +9,11 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from tests.connectors.fieldsources import consume_in_background, until
 from tests.connectors.modbus_device import COUNTER_ADDRESS, FAR_ADDRESS, KNOWN
 from tests.connectors.peers import PeerProcess, need_package
 
@@ -150,31 +150,50 @@ def test_a_refused_read_gives_bad_readings_and_is_split_so_neighbours_recover(
     assert status.errors >= 4 and "exception response" in (status.last_error or "")
 
 
-def test_source_reconnects_after_the_device_restarts() -> None:
+def test_series_are_marked_stale_once_while_the_device_is_down_then_read_again() -> None:
     need_package("pymodbus")
     with PeerProcess("modbus_device.py") as peer:
         spec = _spec(peer.port, _known_points(), reconnect_initial_s=0.2, reconnect_max_s=0.5)
         source = ModbusSource(spec)
+        series = {f"{PREFIX}/meter1/{known.name}" for known in KNOWN}
+        moments: dict[str, float] = {}
 
-        async def scenario() -> int:
-            good_after = 0
-            restarted = False
-            deadline = time.monotonic() + 30
-            async for delivery in source.deliveries():
-                if not restarted:
-                    await asyncio.to_thread(peer.stop)
-                    await asyncio.to_thread(peer.start)
-                    restarted = True
-                elif source.status().reconnects:
-                    good_after += int(pc.sum(pc.equal(delivery.readings["quality"], 0)).as_py())
-                if good_after or time.monotonic() > deadline:
-                    break
+        def good_since(deliveries: list[FieldDelivery], moment: str) -> set[str]:
+            return {
+                row["series"]
+                for delivery in deliveries
+                for row in delivery.readings.to_pylist()
+                if moment in moments
+                and row["quality"] == 0
+                and row["ts"].timestamp() > moments[moment]
+            }
+
+        async def scenario() -> list[FieldDelivery]:
+            deliveries, task = consume_in_background(source)
+            await until(lambda: source.status().points > 0, 20)
+            await asyncio.to_thread(peer.stop)
+            moments["stopped"] = time.time()
+            await until(lambda: source.status().errors >= 3, 20)  # down for several attempts
+            await asyncio.to_thread(peer.start)
+            moments["restarted"] = time.time()
+            await until(lambda: good_since(deliveries, "restarted") == series, 20)
             await source.stop()
-            return good_after
+            await asyncio.wait_for(task, 10)
+            return deliveries
 
-        assert asyncio.run(scenario()) == len(KNOWN)
+        deliveries = asyncio.run(scenario())
+    bad = [
+        row
+        for delivery in deliveries
+        for row in delivery.readings.to_pylist()
+        if row["quality"] == 2
+    ]
+    assert {row["series"] for row in bad} == series and len(bad) == len(series)  # once per outage
+    assert all(row["value"] is None for row in bad)
+    assert all(moments["stopped"] <= row["ts"].timestamp() <= moments["restarted"] for row in bad)
     status = source.status()
-    assert status.reconnects >= 1 and status.errors >= 1
+    assert status.reconnects >= 1 and status.errors >= 3
+    assert f"cannot connect to Modbus device 127.0.0.1:{peer.port}" in (status.last_error or "")
 
 
 def test_site_yaml_entries_are_validated_by_the_modbus_spec() -> None:

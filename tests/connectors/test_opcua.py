@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +14,7 @@ import pyarrow.compute as pc
 import pytest
 import yaml
 from pydantic import ValidationError
+from tests.connectors.fieldsources import consume_in_background, until
 from tests.connectors.opcua_pump import endpoint, node_id
 from tests.connectors.peers import PeerProcess, free_port, need_package
 
@@ -336,48 +336,47 @@ def test_an_unreachable_server_fails_every_call_with_the_cause() -> None:
     assert answer.value is None and "cannot open" in answer.detail
 
 
-def test_source_reconnects_and_resubscribes_after_a_server_restart() -> None:
+def test_series_are_marked_stale_once_while_the_server_is_down_then_resubscribed() -> None:
     need_package("asyncua")
     with PeerProcess("opcua_pump.py") as peer:
         spec = _spec(
             peer.port,
-            [{"node": node_id("Pressure"), "series": "pump1/pressure"}],
+            [
+                {"node": node_id("Pressure"), "series": "pump1/pressure"},
+                {"node": node_id("Flow"), "series": "pump1/flow"},
+            ],
             watchdog_interval_s=0.5,
             reconnect_initial_s=0.2,
             reconnect_max_s=1.0,
         )
         source = OpcUaSource(spec)
-        restarted: list[datetime] = []
+        series = {f"{PREFIX}/pump1/pressure", f"{PREFIX}/pump1/flow"}
+        moments: dict[str, datetime] = {}
 
         async def scenario() -> list[FieldDelivery]:
-            deliveries: list[FieldDelivery] = []
-
-            async def consume() -> None:
-                async for delivery in source.deliveries():
-                    deliveries.append(delivery)
-
-            task = asyncio.ensure_future(consume())
-            await _until(lambda: source.status().points > 0, 20)
+            deliveries, task = consume_in_background(source)
+            await until(lambda: source.status().points > 0, 20)
+            moments["stopped"] = datetime.now(UTC)
             await asyncio.to_thread(peer.stop)
-            await _until(lambda: not source.status().connected, 20)
+            await until(lambda: source.status().errors >= 2, 30)  # lost, and not reopened
+            moments["restarted"] = datetime.now(UTC)
             await asyncio.to_thread(peer.start)
-            restarted.append(datetime.now(UTC))
-            await _until(lambda: _after(deliveries, restarted[0]) > 0, 40)
+            await until(lambda: _after(deliveries, moments["restarted"]) >= 2, 40)
             await source.stop()
             await asyncio.wait_for(task, 10)
             return deliveries
 
         deliveries = asyncio.run(scenario())
-    assert _after(deliveries, restarted[0]) > 0
+    readings = _readings(deliveries).to_pylist()
+    stale = [row for row in readings if row["value"] is None]
+    assert {row["series"] for row in stale} == series and len(stale) == 2  # once per outage
+    assert all(row["quality"] == 2 for row in stale)
+    assert all(moments["stopped"] <= row["ts"] <= moments["restarted"] for row in stale)
+    again = {r["series"] for r in readings if r["ts"] > moments["restarted"] and r["quality"] == 0}
+    assert again == series  # resubscribed: both read again
     status = source.status()
-    assert status.reconnects >= 1 and status.errors >= 1 and status.last_error
-
-
-async def _until(condition: Any, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
+    assert status.reconnects >= 1 and status.errors >= 2
+    assert "cannot open an OPC UA session" in (status.last_error or "")
 
 
 def _after(deliveries: list[FieldDelivery], moment: datetime) -> int:

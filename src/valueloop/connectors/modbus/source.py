@@ -5,8 +5,10 @@ in turn, concatenates the registers and decodes every point at once. A read the 
 with an exception response gives BAD readings (null value, quality 2) for its points and counts
 an error; when it served several points it is split into one read per point from the next poll
 on, so one unmapped register no longer spoils its neighbours. A lost connection is re-opened
-with exponential backoff. :attr:`ModbusSource.reads` counts the read requests sent, which are
-also the ``messages`` of the status.
+with exponential backoff; while it is down, every series is marked stale once, by a reading of
+quality BAD without value at the time the loss was found (see :mod:`valueloop.connectors.outage`).
+:attr:`ModbusSource.reads` counts the read requests sent, which are also the ``messages`` of the
+status.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from valueloop.connectors.base import FieldDelivery, readings
 from valueloop.connectors.modbus.link import LINK_ERRORS, exception_response, tcp_client
 from valueloop.connectors.modbus.registers import Read, RegisterLayout, plan_reads
 from valueloop.connectors.modbus.spec import REGISTER_WIDTH, ModbusSpec
+from valueloop.connectors.outage import LinkOutage
 from valueloop.connectors.spec import PointMap
 from valueloop.connectors.status import ConnectorStatus, StatusTracker
 from valueloop.schema import Quality
@@ -64,6 +67,7 @@ class ModbusSource:
         self._series = [spec.path(point) for point in spec.points]
         self._plan(plan_reads(spec.points, max_registers=spec.max_registers, max_gap=spec.max_gap))
         self._tracker = StatusTracker(spec.name, "modbus")
+        self._outage = LinkOutage(self._series)
         self._stopping = asyncio.Event()
         self._client: AsyncModbusTcpClient | None = None
 
@@ -95,10 +99,14 @@ class ModbusSource:
             self._client = client
             if not await client.connect():
                 self._lost(f"cannot connect to Modbus device {spec.host}:{spec.port}")
+                stale = self._outage.down()
+                if stale is not None:
+                    yield stale
                 await backoff.wait()
                 continue
             backoff.reset()
             self._tracker.connected()
+            self._outage.up()
             while not self._stopping.is_set():
                 began = time.monotonic()
                 try:
@@ -106,6 +114,9 @@ class ModbusSource:
                 except _LinkLost as err:
                     if not self._stopping.is_set():
                         self._lost(str(err))
+                        stale = self._outage.down()
+                        if stale is not None:
+                            yield stale
                         await backoff.wait()
                     break
                 yield delivery

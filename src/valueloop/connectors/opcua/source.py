@@ -6,8 +6,10 @@ publish cycle are gathered into one :class:`~valueloop.connectors.base.FieldDeli
 to engineering units, the source (or server) timestamp as ``ts``, and the OPC UA status class as
 quality (Good 0, Uncertain 1, Bad 2). asyncua's watchdog reads the server state every
 ``watchdog_interval_s``; on a loss the source closes the session, waits with exponential backoff,
-reconnects and re-creates the subscription. A node the server refuses to monitor (unknown NodeId,
-wrong attribute, a filter it does not support) is reported as a dead letter naming the node.
+reconnects and re-creates the subscription. While the server cannot be reached, every series is
+marked stale once, by a reading of quality BAD without value at the time the loss was found (see
+:mod:`valueloop.connectors.outage`). A node the server refuses to monitor (unknown NodeId, wrong
+attribute, a filter it does not support) is reported as a dead letter naming the node.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from valueloop.connectors.opcua.session import (
     safe_endpoint,
 )
 from valueloop.connectors.opcua.spec import OpcUaPoint, OpcUaSpec
+from valueloop.connectors.outage import LinkOutage
 from valueloop.connectors.spec import PointMap
 from valueloop.connectors.status import ConnectorStatus, StatusTracker
 from valueloop.errors import ConnectorError
@@ -113,6 +116,7 @@ class OpcUaSource:
         self._scale = np.array([point.scale for point in spec.points], np.float64)
         self._offset = np.array([point.offset for point in spec.points], np.float64)
         self._tracker = StatusTracker(spec.name, "opcua")
+        self._outage = LinkOutage(self._series)
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
         self._client: Client | None = None
@@ -143,10 +147,14 @@ class OpcUaSource:
                 await self._close()
                 self._tracker.disconnected(str(err))
                 self._tracker.error(str(err))
+                stale = self._outage.down()
+                if stale is not None:
+                    yield stale
                 await backoff.wait()
                 continue
             backoff.reset()
             self._tracker.connected()
+            self._outage.up()
             if refused.num_rows:
                 yield FieldDelivery(empty_readings(), refused)
             async for delivery in self._session(notifications):
@@ -156,6 +164,9 @@ class OpcUaSource:
                 reason = notifications.lost or "connection lost"
                 self._tracker.disconnected(reason)
                 self._tracker.error(reason)
+                stale = self._outage.down()
+                if stale is not None:
+                    yield stale
                 await backoff.wait()
         self._tracker.disconnected()
 
