@@ -2,10 +2,10 @@
 
 ``python tests/connectors/modbus_device.py --port N`` serves device id :data:`UNIT_ID` with:
 
-- the read-only registers of :data:`KNOWN` (every data type, in every byte and word order);
+- the read-only registers of :data:`KNOWN` (every data type, in every byte order);
 - an input register at :data:`COUNTER_ADDRESS` that goes up by one on every input-register read;
-- the writable holding registers of :data:`SETPOINTS` (every data type in every byte and word
-  order, from :data:`SETPOINT_ADDRESS`, all 0 at start) and 16 writable coils from 0.
+- the writable holding registers of :data:`SETPOINTS` (every data type in every byte order,
+  from :data:`SETPOINT_ADDRESS`, all 0 at start) and 16 writable coils from 0.
 
 Addresses not listed, and writes to read-only registers, answer with an exception response
 (illegal address). With ``--write-log PATH`` every write request received (functions 5, 6, 15
@@ -29,7 +29,7 @@ from pymodbus.server import StartAsyncTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from valueloop.connectors.modbus.registers import encode
-from valueloop.connectors.modbus.spec import REGISTER_WIDTH, Order, RegisterType
+from valueloop.connectors.modbus.spec import REGISTER_WIDTH, ByteOrder, RegisterType
 
 UNIT_ID = 1
 COUNTER_ADDRESS = 20
@@ -41,42 +41,39 @@ WRITE_FUNCTIONS = (5, 6, 15, 16)
 
 @dataclass(frozen=True)
 class Known:
-    """A value the device holds: where, as what type, and in which byte and word order."""
+    """A value the device holds: where, as what type, and in which byte order."""
 
     name: str
     table: str
     address: int
     data_type: RegisterType
     value: float
-    byte_order: Order = "big"
-    word_order: Order = "big"
+    order: ByteOrder = "ABCD"
 
 
 KNOWN = (
     Known("hr_int16", "holding", 0, "int16", -1234),
     Known("hr_uint16", "holding", 1, "uint16", 54321),
     Known("hr_int32", "holding", 2, "int32", -123456789),
-    Known("hr_uint32_cdab", "holding", 4, "uint32", 3000000000, "big", "little"),
-    Known("hr_float32_badc", "holding", 6, "float32", 3.14159, "little", "big"),
-    Known("hr_float32_dcba", "holding", 8, "float32", -273.15, "little", "little"),
-    Known("hr_int16_swapped", "holding", 10, "int16", -2, "little", "big"),
+    Known("hr_uint32_cdab", "holding", 4, "uint32", 3000000000, "CDAB"),
+    Known("hr_float32_badc", "holding", 6, "float32", 3.14159, "BADC"),
+    Known("hr_float32_dcba", "holding", 8, "float32", -273.15, "DCBA"),
+    Known("hr_int16_swapped", "holding", 10, "int16", -2, "BADC"),
     Known("hr_far", "holding", FAR_ADDRESS, "uint16", 99),
     Known("ir_float32", "input", 0, "float32", 101.325),
     Known("ir_uint16", "input", 2, "uint16", 7),
-    Known("ir_int32_cdab", "input", 3, "int32", -42, "big", "little"),
+    Known("ir_int32_cdab", "input", 3, "int32", -42, "CDAB"),
 )
 """The device's fixed values (read-only)."""
 
 
 def _setpoints() -> tuple[Known, ...]:
-    """A writable value of every type in every byte and word order, one after the other."""
+    """A writable value of every type in every byte order, one after the other."""
     setpoints: list[Known] = []
     address = SETPOINT_ADDRESS
-    for data_type, byte_order, word_order in itertools.product(
-        get_args(RegisterType), get_args(Order), get_args(Order)
-    ):
-        name = f"sp_{data_type}_{byte_order}_{word_order}"
-        setpoints.append(Known(name, "holding", address, data_type, 0, byte_order, word_order))
+    for data_type, order in itertools.product(get_args(RegisterType), get_args(ByteOrder)):
+        name = f"sp_{data_type}_{order}"
+        setpoints.append(Known(name, "holding", address, data_type, 0, order))
         address += REGISTER_WIDTH[data_type]
     return tuple(setpoints)
 
@@ -86,8 +83,8 @@ SETPOINTS = _setpoints()
 
 
 def registers(known: Known) -> list[int]:
-    """The registers holding ``known`` in its byte and word order."""
-    return encode(known.value, known.data_type, known.byte_order, known.word_order)
+    """The registers holding ``known`` in its byte order."""
+    return encode(known.value, known.data_type, known.order)
 
 
 async def _count_reads(

@@ -43,8 +43,7 @@ def _known_points(*extra: dict[str, Any]) -> list[dict[str, Any]]:
             "table": known.table,
             "address": known.address,
             "data_type": known.data_type,
-            "byte_order": known.byte_order,
-            "word_order": known.word_order,
+            "byte_order": known.order,
         }
         for known in KNOWN
     ]
@@ -97,7 +96,7 @@ def test_modbus_source_passes_the_connector_contract(device: PeerProcess) -> Non
     assert asyncio.run(check_connector(source, expected, produce)) == []
 
 
-def test_every_type_and_byte_and_word_order_decodes_to_the_device_values(
+def test_every_type_and_byte_order_decodes_to_the_device_values(
     device: PeerProcess,
 ) -> None:
     points = _known_points({"series": "meter1/scaled", "address": 1, "scale": 0.01, "offset": -5})
@@ -210,6 +209,30 @@ def test_site_yaml_entries_are_validated_by_the_modbus_spec() -> None:
     wrong = {**entry, "points": [{"series": "meter1/power", "address": 3, "data_type": "int8"}]}
     with pytest.raises(ValidationError, match="int16"):
         connector_specs([wrong])
+    both = {**entry, "byte_order": "CDAB"}
+    with pytest.raises(ValidationError, match="byte_order CDAB says the word order already"):
+        connector_specs([both])
+
+
+def test_byte_orders_are_named_abcd_to_dcba_and_the_earlier_spelling_still_reads() -> None:
+    def order(device: dict[str, Any], point: dict[str, Any]) -> str:
+        value = {"series": "meter1/power", "address": 0, "data_type": "float32", **point}
+        spec = _spec(1, [value], **device)
+        return spec.order_of(spec.points[0])
+
+    assert order({}, {}) == "ABCD"  # the default: Modbus's own
+    for named in ("ABCD", "CDAB", "BADC", "DCBA"):
+        assert order({"byte_order": named}, {}) == named
+        assert order({"byte_order": "DCBA"}, {"byte_order": named}) == named
+    earlier = {("big", "big"): "ABCD", ("big", "little"): "CDAB"}
+    earlier |= {("little", "big"): "BADC", ("little", "little"): "DCBA"}
+    for (in_register, words), named in earlier.items():
+        assert order({"byte_order": in_register, "word_order": words}, {}) == named
+        assert order({}, {"byte_order": in_register, "word_order": words}) == named
+    # what a point leaves out of the earlier spelling is the connector's
+    assert order({"word_order": "little"}, {"byte_order": "little"}) == "DCBA"
+    assert order({"byte_order": "CDAB"}, {"byte_order": "little"}) == "DCBA"
+    assert order({"byte_order": "BADC"}, {"word_order": "little"}) == "DCBA"
 
 
 _points = st.lists(

@@ -21,7 +21,7 @@ from valueloop.config import connector_specs
 from valueloop.connectors.base import SetpointWrite, sink_for
 from valueloop.connectors.modbus import ModbusSink, ModbusSource, ModbusSpec, Read, encode
 from valueloop.connectors.modbus.registers import RegisterLayout
-from valueloop.connectors.modbus.spec import Order, RegisterType
+from valueloop.connectors.modbus.spec import ByteOrder, RegisterType
 from valueloop.connectors.sinkcheck import check_sink
 from valueloop.errors import ConnectorError
 
@@ -59,8 +59,7 @@ def _setpoint(known: Known, **extra: Any) -> dict[str, Any]:
         "series": f"chiller1/{known.name}",
         "address": known.address,
         "data_type": known.data_type,
-        "byte_order": known.byte_order,
-        "word_order": known.word_order,
+        "byte_order": known.order,
         **extra,
     }
 
@@ -87,7 +86,7 @@ def _known(name: str) -> Known:
 
 
 def test_modbus_sink_passes_the_sink_contract_in_every_type_and_order(device: PeerProcess) -> None:
-    scaled = _setpoint(_known("sp_int16_big_big"), series="chiller1/supply_temp")
+    scaled = _setpoint(_known("sp_int16_ABCD"), series="chiller1/supply_temp")
     setpoints = [_setpoint(known) for known in SETPOINTS]
     setpoints += [{**scaled, "unit": "degC", "scale": 0.1, "offset": -40.0}, COIL]
     values: dict[str, list[float]] = {
@@ -101,8 +100,8 @@ def test_modbus_sink_passes_the_sink_contract_in_every_type_and_order(device: Pe
 
 
 def test_the_reader_sees_what_the_sink_wrote(device: PeerProcess) -> None:
-    cdab, dcba = _known("sp_float32_big_little"), _known("sp_int32_little_little")
-    # the float's orders are the connector's; the integer's its own
+    cdab, dcba = _known("sp_float32_CDAB"), _known("sp_int32_DCBA")
+    # the float's order is the connector's (in the earlier spelling); the integer's its own
     mapped = [
         {"series": "chiller1/flow_sp", "address": cdab.address, "data_type": "float32"},
         _setpoint(dcba, series="chiller1/stages_sp"),
@@ -131,7 +130,7 @@ def test_the_reader_sees_what_the_sink_wrote(device: PeerProcess) -> None:
 def test_a_value_outside_the_type_is_refused_with_its_range_and_never_sent(
     device: PeerProcess, write_log: Path
 ) -> None:
-    int16, uint16 = _known("sp_int16_big_big"), _known("sp_uint16_big_big")
+    int16, uint16 = _known("sp_int16_ABCD"), _known("sp_uint16_ABCD")
     sink = ModbusSink(_spec(device.port, [_setpoint(int16), _setpoint(uint16), COIL]))
     before = len(written(write_log))
     results = asyncio.run(
@@ -175,25 +174,25 @@ def test_a_write_the_device_refuses_fails_naming_the_address(device: PeerProcess
 
 
 def test_each_setpoint_write_is_one_write_request(device: PeerProcess, write_log: Path) -> None:
-    names = ["sp_int16_little_big", "sp_uint32_big_little", "sp_float32_little_little"]
+    names = ["sp_int16_BADC", "sp_uint32_CDAB", "sp_float32_DCBA"]
     sink = ModbusSink(_spec(device.port, [_setpoint(_known(name)) for name in names] + [COIL]))
     writes = [
-        SetpointWrite(_path("chiller1/sp_int16_little_big"), -2, "w1"),
-        SetpointWrite(_path("chiller1/sp_uint32_big_little"), 3000000000, "w2"),
-        SetpointWrite(_path("chiller1/sp_float32_little_little"), -273.25, "w3"),
+        SetpointWrite(_path("chiller1/sp_int16_BADC"), -2, "w1"),
+        SetpointWrite(_path("chiller1/sp_uint32_CDAB"), 3000000000, "w2"),
+        SetpointWrite(_path("chiller1/sp_float32_DCBA"), -273.25, "w3"),
         SetpointWrite(_path("chiller1/run"), 1, "w4"),
-        SetpointWrite(_path("chiller1/sp_int16_little_big"), 7, "w5"),
+        SetpointWrite(_path("chiller1/sp_int16_BADC"), 7, "w5"),
     ]
     before = len(written(write_log))
     results = asyncio.run(sink.write(writes))
     assert all(result.ok for result in results)
     requests = written(write_log)[before:]
     assert [(request["function"], request["address"]) for request in requests] == [
-        (6, _known("sp_int16_little_big").address),
-        (16, _known("sp_uint32_big_little").address),
-        (16, _known("sp_float32_little_little").address),
+        (6, _known("sp_int16_BADC").address),
+        (16, _known("sp_uint32_CDAB").address),
+        (16, _known("sp_float32_DCBA").address),
         (5, 3),
-        (6, _known("sp_int16_little_big").address),
+        (6, _known("sp_int16_BADC").address),
     ]
     details = [json.loads(result.detail) for result in results]
     assert [request["values"] for request in requests] == [d["registers"] for d in details]
@@ -217,7 +216,7 @@ def test_a_coil_setpoint_is_switched_and_read_back_from_any_event_loop(
 
 def test_an_unreachable_device_fails_every_call_with_the_cause() -> None:
     port = free_port()
-    sink = ModbusSink(_spec(port, [_setpoint(_known("sp_uint16_big_big")), COIL]))
+    sink = ModbusSink(_spec(port, [_setpoint(_known("sp_uint16_ABCD")), COIL]))
     coil, stray = _path("chiller1/run"), _path("chiller1/unmapped")
     results = asyncio.run(sink.write([SetpointWrite(coil, 1, "w1"), SetpointWrite(stray, 1, "w2")]))
     assert [result.ok for result in results] == [False, False]
@@ -228,26 +227,22 @@ def test_an_unreachable_device_fails_every_call_with_the_cause() -> None:
     assert answer.value is None and "cannot connect" in answer.detail
 
 
-_orders = st.sampled_from(get_args(Order))
-
-
 @given(
     st.sampled_from(get_args(RegisterType)),
-    _orders,
-    _orders,
+    st.sampled_from(get_args(ByteOrder)),
     st.floats(-(2.0**32), 2.0**32, allow_nan=False),
 )
 def test_encode_is_the_inverse_of_the_reader_decode(
-    data_type: RegisterType, byte_order: Order, word_order: Order, raw: float
+    data_type: RegisterType, order: ByteOrder, raw: float
 ) -> None:
     limits = None if data_type == "float32" else np.iinfo(getattr(np, data_type))
     if limits is not None and not limits.min <= round(raw) <= limits.max:
         with pytest.raises(ConnectorError, match=f"outside the range of {data_type}"):
-            encode(raw, data_type, byte_order, word_order)
+            encode(raw, data_type, order)
         return
-    registers = encode(raw, data_type, byte_order, word_order)
+    registers = encode(raw, data_type, order)
     point = {"series": "a/b", "address": 0, "data_type": data_type}
-    spec = _spec(1, [], byte_order=byte_order, word_order=word_order, points=[point])
+    spec = _spec(1, [], byte_order=order, points=[point])
     layout = RegisterLayout(spec, [Read("holding", 0, len(registers), (0,))])
     (decoded,) = layout.decode(np.array(registers, np.uint16))
     expected = float(np.float32(raw)) if data_type == "float32" else round(raw)
@@ -256,11 +251,11 @@ def test_encode_is_the_inverse_of_the_reader_decode(
 
 def test_encode_lays_out_the_four_orders_of_the_field() -> None:
     # 1234.5 as float32 is 0x449A5000: ABCD, CDAB, BADC, DCBA
-    assert encode(1234.5, "float32", "big", "big") == [0x449A, 0x5000]
-    assert encode(1234.5, "float32", "big", "little") == [0x5000, 0x449A]
-    assert encode(1234.5, "float32", "little", "big") == [0x9A44, 0x0050]
-    assert encode(1234.5, "float32", "little", "little") == [0x0050, 0x9A44]
-    assert encode(-2.4, "int16") == [0xFFFE] and encode(2.6, "uint16", "little") == [0x0300]
+    assert encode(1234.5, "float32", "ABCD") == [0x449A, 0x5000]
+    assert encode(1234.5, "float32", "CDAB") == [0x5000, 0x449A]
+    assert encode(1234.5, "float32", "BADC") == [0x9A44, 0x0050]
+    assert encode(1234.5, "float32", "DCBA") == [0x0050, 0x9A44]
+    assert encode(-2.4, "int16") == [0xFFFE] and encode(2.6, "uint16", "BADC") == [0x0300]
 
 
 def test_site_yaml_setpoints_are_validated_by_the_modbus_spec() -> None:

@@ -18,9 +18,9 @@ import numpy as np
 from valueloop.connectors.modbus.spec import (
     MAX_REGISTERS_PER_READ,
     REGISTER_WIDTH,
+    ByteOrder,
     ModbusPoint,
     ModbusSpec,
-    Order,
     RegisterType,
     RegisterValue,
 )
@@ -85,10 +85,8 @@ def plan_reads(
     return reads
 
 
-def encode(
-    raw: float, data_type: RegisterType, byte_order: Order = "big", word_order: Order = "big"
-) -> list[int]:
-    """The registers holding ``raw`` as ``data_type`` in the given orders, to be written.
+def encode(raw: float, data_type: RegisterType, order: ByteOrder = "ABCD") -> list[int]:
+    """The registers holding ``raw`` as ``data_type`` in byte ``order``, to be written.
 
     The inverse of :meth:`RegisterLayout.decode` (before scale and offset). An integer type takes
     the nearest integer; a value outside the type's range, or not finite, is a ConnectorError
@@ -108,9 +106,9 @@ def encode(
         raise ConnectorError(f"{raw} is outside the range of float32, +-{_FLOAT32_MAX:.6g}")
     data = struct.pack(_FORMATS[data_type], value)
     words = [data[i : i + 2] for i in range(0, len(data), 2)]
-    if word_order == "little":
+    if order in ("CDAB", "DCBA"):
         words.reverse()
-    if byte_order == "little":
+    if order in ("BADC", "DCBA"):
         words = [word[::-1] for word in words]
     return [int.from_bytes(word, "big") for word in words]
 
@@ -119,7 +117,7 @@ class RegisterLayout:
     """Where each point's registers sit in a poll's registers, and how to decode them.
 
     The reads' point indices refer to ``points``, the spec's readings unless given (its
-    set-points, say); a point's byte and word orders default to the spec's.
+    set-points, say); a point's byte order defaults to the spec's.
     """
 
     def __init__(
@@ -144,12 +142,9 @@ class RegisterLayout:
         chosen = [points[i] for i in order]
         self._position = np.array(position, np.int64)
         self._type = np.array([_TYPE_CODES[p.data_type] for p in chosen], np.int8)
-        self._byteswap = np.array(
-            [(p.byte_order or spec.byte_order) == "little" for p in chosen], np.bool_
-        )
-        self._wordswap = np.array(
-            [(p.word_order or spec.word_order) == "little" for p in chosen], np.bool_
-        )
+        orders = [spec.order_of(p) for p in chosen]
+        self._byteswap = np.array([order in ("BADC", "DCBA") for order in orders], np.bool_)
+        self._wordswap = np.array([order in ("CDAB", "DCBA") for order in orders], np.bool_)
         self._scale = np.array([p.scale for p in chosen], np.float64)
         self._offset = np.array([p.offset for p in chosen], np.float64)
 

@@ -143,12 +143,7 @@ class ModbusSink:
         """The registers (or the coil's bit, as ``[0]`` or ``[1]``) for ``value`` in its unit."""
         raw = (value - setpoint.offset) / setpoint.scale
         if setpoint.table == "holding":
-            return encode(
-                raw,
-                setpoint.data_type,
-                setpoint.byte_order or self.spec.byte_order,
-                setpoint.word_order or self.spec.word_order,
-            )
+            return encode(raw, setpoint.data_type, self.spec.order_of(setpoint))
         if not math.isfinite(raw) or round(raw) not in (0, 1):
             raise ConnectorError(f"{raw} is not 0 or 1, the values a coil holds")
         return [round(raw)]
