@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ssl
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -81,11 +82,16 @@ def serve_site(
     *,
     request_timeout: float = REQUEST_TIMEOUT,
     refused_tokens: int = FAILURES,
+    trusted_proxies: Sequence[str] = (),
 ) -> None:
     """Serve a site: its field connectors, its engine's jobs and its API, until interrupted;
     over HTTPS when ``tls`` is given. A request whose headers, body or answer take longer than
     ``request_timeout`` seconds is cut (see :mod:`valueloop.api.timeout`); an address whose
-    tokens are refused ``refused_tokens`` times within a minute is barred for a minute."""
+    tokens are refused ``refused_tokens`` times within a minute is barred for a minute.
+
+    ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed only from the addresses (or
+    networks) in ``trusted_proxies``; from anyone else, and from everyone when it is empty, the
+    client is the connection's peer."""
     import uvicorn
 
     from valueloop.api.app import create_app
@@ -109,6 +115,8 @@ def serve_site(
             port=port,
             log_level="warning",
             http=timed_protocol(request_timeout),
+            proxy_headers=bool(trusted_proxies),
+            forwarded_allow_ips=list(trusted_proxies) or None,
             ssl_certfile=tls.cert if tls else None,
             ssl_keyfile=tls.key if tls else None,
         )
@@ -150,6 +158,14 @@ def serve(
             "(behind a reverse proxy every client shares the proxy's address).",
         ),
     ] = FAILURES,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="The address or network (CIDR) of a reverse proxy whose X-Forwarded-For and "
+            "X-Forwarded-Proto are believed; repeat for several. None by default: the client is "
+            "the connection's peer.",
+        ),
+    ] = None,
 ) -> None:
     """Run a site: read its field, run its analytics, alarms and rules, serve its API."""
     tls = tls_files(tls_cert, tls_key)
@@ -164,6 +180,7 @@ def serve(
             tls,
             request_timeout=request_timeout,
             refused_tokens=refused_tokens,
+            trusted_proxies=trusted_proxy or (),
         )
     finally:
         opened.close()
