@@ -68,6 +68,16 @@ class _Subcommands(LazyGroup):
         Subcommand(
             "audit", "valueloop.cli.audit:app", "Verify the audit trail and the value ledger."
         ),
+        Subcommand(
+            "statement",
+            "valueloop.cli.statement:statement",
+            "Write a contract's signed savings statement for a period, as HTML and PDF.",
+        ),
+        Subcommand(
+            "adjustments",
+            "valueloop.cli.adjustments:app",
+            "Non-routine adjustments of measurement baselines.",
+        ),
         Subcommand("connect", "valueloop.cli.connect:app", "Field servers and connector health."),
         Subcommand(
             "edge", "valueloop.cli.edge:app", "The edge agent: connectors, outbox, forwarding."

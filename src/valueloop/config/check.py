@@ -20,6 +20,7 @@ from typing import Protocol
 from valueloop.config.site import AssetSpec, SiteConfig
 from valueloop.config.types import AlarmSpec, AssetType, BindingSpec
 from valueloop.config.units import check_unit, fold
+from valueloop.config.value import value_problems
 from valueloop.config.yamlio import Location, Problem
 from valueloop.connectors.spec import ConnectorSpec, FieldConnectorSpec, PointMap
 from valueloop.errors import ConfigError
@@ -360,6 +361,8 @@ def site_problems(config: SiteConfig, kinds: KindCatalogue | None = None) -> lis
     problems.extend(_site_alarm_problems(config, assets, kinds))
     problems.extend(_decision_problems(config, kinds))
     problems.extend(_other_problems(config))
+    kinds_of = {name: config.assets[index].type for name, (_, index) in assets.items()}
+    problems.extend(value_problems(config.value, kinds_of, config.asset_types, config.tariffs))
     return problems
 
 

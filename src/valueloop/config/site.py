@@ -3,9 +3,9 @@
 A site is described in its field's words, with no section tied to a data set: the site itself,
 asset types (templates), assets in an ISA-95 tree (``area/line/asset``, each of a type), the
 connectors that read them, site-level alarms, decision rules and planners, the approval policy,
-tariffs and the store. :func:`load_site` reports every problem with the file, line and field,
-including references that span sections (a mapping to an unknown asset, a unit that does not
-convert), which :mod:`valueloop.config.check` finds.
+tariffs, value KPIs and contracts, and the store. :func:`load_site` reports every problem with
+the file, line and field, including references that span sections (a mapping to an unknown asset,
+a unit that does not convert), which :mod:`valueloop.config.check` finds.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pydantic import Field, field_validator, model_validator
 
 from valueloop.config.connectors import connector_specs
 from valueloop.config.types import AlarmSpec, AssetType, Name, Priority, Strict
+from valueloop.config.value import ValueSpec
 from valueloop.config.yamlio import duration_field
 from valueloop.connectors.spec import ConnectorSpec
 
@@ -278,6 +279,7 @@ class SiteConfig(Strict):
     policy: PolicySpec = PolicySpec()
     maintenance: MaintenanceSpec = MaintenanceSpec()
     tariffs: dict[Name, TariffSpec] = Field(default_factory=dict)
+    value: ValueSpec = ValueSpec()
     store: StoreSpec = StoreSpec()
     packs: list[Name] = Field(
         default_factory=list, description="installed packs whose jobs run with this site"

@@ -3,9 +3,9 @@
 For every asset and every analytic its type binds: an :class:`~valueloop.analytics.binding.
 AnalyticsJob` reading the asset's signals and writing its derived series (registered here, with
 their units, so that they can be trended and alarmed like any other series). Then one alarm job
-for every alarm of the site's types and of the site itself, one job for the decision rules, and
-the jobs of every pack the site lists (found by entry point, never imported). :func:`open_engine`
-puts them on a clock.
+for every alarm of the site's types and of the site itself, one job for the decision rules, the act
+job, the measurement job when the site names value KPIs, and the jobs of every pack the site lists
+(found by entry point, never imported). :func:`open_engine` puts them on a clock.
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ from valueloop.model.assets import SeriesSpec
 from valueloop.model.site import Asset
 from valueloop.packs.base import available_packs
 from valueloop.site import Site
+from valueloop.value.measure_job import MeasurementJob
+from valueloop.value.plans import PlanBook
 
 DEFAULT_RESAMPLE_GAPS = 5
 """A value is carried forward onto the grid for at most this many grid steps by default."""
@@ -250,6 +252,8 @@ def site_jobs(site: Site) -> list[Job]:
             )
         )
     jobs.append(act_job(site))
+    if site.config.value.kpis:
+        jobs.append(measurement_job(site))
     packs = available_packs()
     for name in site.config.packs:
         pack = packs[name]
@@ -284,6 +288,29 @@ def act_job(site: Site) -> ActJob:
         lambda asset, signal, after, until: _rows(site, asset, signal, after, until),
         raise_alarm,
         dispatcher,
+    )
+
+
+def measurement_job(site: Site) -> MeasurementJob:
+    """The job planning and measuring the verified savings of the site's executed actions."""
+
+    def reader(asset: str, signal: str, start: datetime, end: datetime) -> pa.Table:
+        return site.points.read(list(_ids(site, asset, [signal])), start, end)
+
+    config = site.config
+    return MeasurementJob(
+        config.value,
+        site.work_orders,
+        PlanBook(site.store),
+        site.ledger,
+        reader,
+        site.model.unit,
+        timezone=config.site.timezone,
+        tariffs={
+            name: (tariff.price, tariff.unit.split("/", 1)[0])
+            for name, tariff in config.tariffs.items()
+        },
+        currency=config.site.currency,
     )
 
 

@@ -121,6 +121,13 @@ class Seal:
         """HMAC-SHA256 (hexadecimal) of a row's canonical ``content`` after ``previous`` hash."""
         return hmac.new(self._key, (previous + content).encode(), hashlib.sha256).hexdigest()
 
+    def sign(self, purpose: str, content: str) -> str:
+        """HMAC-SHA256 (hexadecimal) of ``content`` under a key derived from the site key for
+        ``purpose`` (the HMAC of ``b"sign\\n" + purpose`` under the site key), so a signature can
+        pass neither for a chain hash nor for an anchor's, nor for another purpose's."""
+        derived = hmac.new(self._key, b"sign\n" + purpose.encode(), hashlib.sha256).digest()
+        return hmac.new(derived, content.encode(), hashlib.sha256).hexdigest()
+
     def anchor(self, table: str, seq: int, digest: str, at: datetime) -> None:
         """Append the head of ``table`` (its last ``seq`` and hash, at ``at``) to the anchors."""
         fields = {"at": at.isoformat(), "hash": digest, "seq": seq, "table": table}

@@ -15,7 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from valueloop.store.appendonly import AppendOnlyLog, ChainReport
+from valueloop.store.appendonly import GENESIS, AppendOnlyLog, ChainReport
 from valueloop.store.duckdb import DuckDBStore
 
 LEDGER_COLUMNS = (
@@ -81,6 +81,17 @@ class Ledger:
         if run_id is None:
             return self._log.rows()
         return self._log.rows("run_id = ?", [run_id])
+
+    def entries_of_plan(self, plan_id: str) -> pa.Table:
+        """The entries recorded under ``plan_id``, in order."""
+        return self._log.rows("plan_id = ?", [plan_id])
+
+    def head(self) -> tuple[int, str]:
+        """The ledger's last sequence number and hash (0 and the genesis hash when empty)."""
+        rows = self._log.rows("seq = (SELECT max(seq) FROM ledger)")
+        if rows.num_rows == 0:
+            return 0, GENESIS
+        return int(rows.column("seq")[0].as_py()), str(rows.column("hash")[0].as_py())
 
     def latest_run(self) -> str | None:
         """The id of the most recent run recorded, if any."""
