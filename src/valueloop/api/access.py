@@ -34,7 +34,9 @@ _MAX_PATH = 200
 def client_address(scope: Scope) -> str:
     """The address of the client that sent the request, as the connection says (``-`` if none).
 
-    Forwarding headers (``X-Forwarded-For``) are not trusted: any client can write them.
+    Forwarding headers (``X-Forwarded-For``) count only from a proxy ``valueloop serve
+    --trusted-proxy`` names (the server then gives the client's address here); any client can
+    write them, so from anyone else they are ignored.
     """
     client = scope.get("client")
     return str(client[0]) if client else "-"

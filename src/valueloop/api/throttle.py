@@ -10,8 +10,9 @@ learns nothing more until the bar ends. ``/healthz`` stays open.
 
 The counts are kept in the server's memory, for at most :data:`ADDRESSES` addresses each (the
 least recently refused are forgotten first), and start afresh when it restarts. The address is
-the connection's: behind a reverse proxy every client shares the proxy's, so there one guessing
-client bars them all (``X-Forwarded-For`` is not trusted, as any client can write it).
+the client's (:func:`~valueloop.api.access.client_address`): behind a reverse proxy that ``serve
+--trusted-proxy`` does not name, every client shares the proxy's, and one guessing client bars them
+all.
 """
 
 from __future__ import annotations
