@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -14,6 +15,7 @@ from valueloop.cli import store
 from valueloop.packs.aviation import PACK
 from valueloop.schema import POINT_SCHEMA
 from valueloop.site import open_site
+from valueloop.store.export import EXPORT_SCHEMA
 
 runner = CliRunner(env={"COLUMNS": "200"})  # wide enough for whole table rows
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -85,8 +87,13 @@ def test_export_writes_both_tiers_in_the_window(data_dir: Path, tmp_path: Path) 
         data_dir, "export", str(target), "--start", start, "--end", end
     )
     table = pq.read_table(target)
-    assert table.schema.equals(POINT_SCHEMA)
+    assert table.schema.equals(EXPORT_SCHEMA)
     assert table.column("series_id").to_pylist() == [1] * 24 + [2] * 24
+    catalogue = {row["series_id"]: row for row in site_catalogue(data_dir).to_pylist()}
+    for series_id in (1, 2):
+        rows = table.filter(pc.equal(table.column("series_id"), series_id))
+        assert set(rows.column("path").to_pylist()) == {catalogue[series_id]["path"]}
+        assert set(rows.column("unit").to_pylist()) == {catalogue[series_id]["unit"]}
     assert min(table.column("ts").to_pylist()) == T0 + timedelta(hours=36)
     assert table.column("value").to_pylist()[:2] == [4.6, 4.7]
 
@@ -108,3 +115,12 @@ def test_check_passes_then_reports_a_hot_point_below_the_watermark(data_dir: Pat
     failed = _run(data_dir, "check", code=1)
     assert "FAILED  hot tier at or above the watermark (1 point)" in failed
     assert "ok      non-finite values have quality 2 (bad)" in failed
+
+
+def site_catalogue(data_dir: Path) -> pa.Table:
+    """The series the site of ``data_dir`` registered: id, path and unit."""
+    site = open_site(PACK.site_file, data_dir)
+    try:
+        return site.registry.catalogue()
+    finally:
+        site.close()

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
@@ -146,10 +145,18 @@ def export(
     data_dir: DataDir = DEFAULT_DATA_DIR,
     site: SiteFile = DEFAULT_SITE,
 ) -> None:
-    """Export the points of both tiers with start <= ts < end to one Parquet file."""
-    with opened_store(site, data_dir) as store:
-        store.export_parquet(path, _instant(start, "--start"), _instant(end, "--end"))
-    typer.echo(f"exported {pq.read_metadata(path).num_rows} points to {path}")
+    """Export the points of both tiers with start <= ts < end to one Parquet file, each with
+    its series' id, path and unit."""
+    import tempfile
+
+    from valueloop.store.export import label_points
+
+    window = _instant(start, "--start"), _instant(end, "--end")
+    with opened_site(site, data_dir) as opened, tempfile.TemporaryDirectory() as scratch:
+        points = Path(scratch) / "points.parquet"
+        opened.points.export_parquet(points, *window)
+        written = label_points(points, path, opened.registry.catalogue())
+    typer.echo(f"exported {written} points to {path}")
 
 
 @app.command("check")
