@@ -83,7 +83,7 @@ def _points(site: Site, signal: str, ts: np.ndarray, values: np.ndarray) -> None
     )
 
 
-def _sample(name: str) -> tuple[np.ndarray, np.ndarray]:
+def sample(name: str) -> tuple[np.ndarray, np.ndarray]:
     """Times (UTC, shifted by :data:`SHIFT`) and values of one of opendsm's sample files, read
     without importing opendsm (whose import takes seconds)."""
     found = importlib.util.find_spec("opendsm")
@@ -101,8 +101,8 @@ def open_mv_site(folder: Path) -> Site:
     path = folder / "site.yaml"
     path.write_text(SITE)
     site = open_site(path, folder / "data")
-    _points(site, "energy", *_sample("il-electricity-cdd-hdd-daily.csv.gz"))
-    _points(site, "outdoor_temperature", *_sample("il-tempF.csv.gz"))
+    _points(site, "energy", *sample("il-electricity-cdd-hdd-daily.csv.gz"))
+    _points(site, "outdoor_temperature", *sample("il-tempF.csv.gz"))
     return site
 
 
