@@ -255,3 +255,40 @@ def test_the_cli_writes_the_statement(chain: Chain, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     html = (tmp_path / "statement-ESC-7-2027-Q1.html").read_text()
     assert figure(_statement(chain).content["saving"]) in html
+
+
+def test_the_cli_records_an_adjustment_for_an_approver_only(
+    chain: Chain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    command = [
+        "adjustments",
+        "add",
+        "--plan",
+        chain.plan_id,
+        "--kind",
+        "production_change",
+        "--start",
+        "2027-03-01",
+        "--end",
+        "2027-03-08",
+        "--amount",
+        "3",
+        "--reason",
+        "a second shift for a week",
+        "--data-dir",
+        str(chain.site.data_dir),
+    ]
+    monkeypatch.setenv("VALUELOOP_TOKEN", chain.tokens["viewer"])
+    refused = CliRunner().invoke(app, command, catch_exceptions=False)
+    assert refused.exit_code == 1 and "approver needed" in refused.output
+    monkeypatch.setenv("VALUELOOP_TOKEN", chain.tokens["approver"])
+    done = CliRunner().invoke(app, command, catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    listed = CliRunner().invoke(
+        app,
+        ["adjustments", "list", "--plan", chain.plan_id, "--data-dir", str(chain.site.data_dir)],
+        catch_exceptions=False,
+    )
+    # a day without a zone is the site's (Chicago) midnight
+    assert "production_change 2027-03-01T00:00:00-06:00" in listed.output
+    assert "by ann: a second shift for a week" in listed.output
