@@ -6,8 +6,8 @@ the command line and the edge agent. The benchmark then checks and measures:
 - that none of the platform's packages (LightGBM, scikit-learn, OR-Tools, PyVRP, torch,
   pandapower, DuckDB, FastAPI...) was installed, and the installed size (``du`` of
   site-packages, the venv's own pip and setuptools left out);
-- start-up, median of ``--repeat`` fresh processes: ``valueloop --help``, ``valueloop edge
-  --help`` and the import of the edge agent with its MQTT connector, beside ``python -c pass``;
+- start-up, as bench/startup.py measures it, and the import of the edge agent with its MQTT
+  connector;
 - a real ``valueloop edge run``: readings published to the local Mosquitto (127.0.0.1:1883) reach
   a centre (``valueloop serve`` of this repository's full install) through the lean agent's
   outbox, and the agent stops cleanly on SIGINT;
@@ -25,7 +25,6 @@ import os
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,7 @@ import paho.mqtt.publish as publish
 from rich.console import Console
 
 from common import write_result
+from startup import commands, medians
 
 ROOT = Path(__file__).resolve().parents[1]
 BROKER = ("127.0.0.1", 1883)
@@ -121,28 +121,16 @@ def sizes(venv: Path) -> dict[str, Any]:
     }
 
 
-def median_seconds(argv: list[str], repeat: int) -> float:
-    """Median wall-clock seconds of ``repeat`` runs of ``argv`` (after one unmeasured run)."""
-
-    def once() -> float:
-        start = time.perf_counter()
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        return time.perf_counter() - start
-
-    once()
-    return round(statistics.median(once() for _ in range(repeat)), 4)
-
-
-def startup(venv: Path, repeat: int) -> dict[str, float]:
+def startup(venv: Path, repeat: int) -> list[dict[str, Any]]:
     """Start-up medians of the lean install's commands and of the edge agent's import."""
-    python, script = str(venv / "bin" / "python"), str(venv / "bin" / "valueloop")
-    agent = "import valueloop.edge.agent, valueloop.connectors.mqtt"
-    return {
-        "python -c pass": median_seconds([python, "-c", "pass"], repeat),
-        "valueloop --help": median_seconds([script, "--help"], repeat),
-        "valueloop edge --help": median_seconds([script, "edge", "--help"], repeat),
-        "import edge agent + mqtt connector": median_seconds([python, "-c", agent], repeat),
-    }
+    python = str(venv / "bin" / "python")
+    runs = commands(python)
+    runs["import edge agent + mqtt connector"] = [
+        python,
+        "-c",
+        "import valueloop.edge.agent, valueloop.connectors.mqtt",
+    ]
+    return medians(runs, repeat)
 
 
 def full(*arguments: str, **options: Any) -> subprocess.CompletedProcess[str]:
@@ -299,7 +287,7 @@ def main() -> None:
             "install_s": round(install_s, 1),
             "distributions": distributions,
             "size": sizes(venv),
-            "startup_median_s": startup(venv, args.repeat),
+            "startup": startup(venv, args.repeat),
             "edge_run": edge_run(venv, Path(scratch)),
             "platform_command": platform_command(venv),
             "repeat": args.repeat,

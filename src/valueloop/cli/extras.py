@@ -27,6 +27,7 @@ PLATFORM_MODULES = frozenset(
         "pandapower",
         "scipy",
         "pint",
+        "weasyprint",
         # what FastAPI brings with it, imported by the API too
         "starlette",
     }
