@@ -29,7 +29,6 @@ Changepoints (``single_detecting_boundaries``, ``extract_cp_confusion_matrix``,
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -157,7 +156,7 @@ def file_changepoints(
 def _scale(position: float, profile: ChangepointProfile) -> float:
     """SKAB's ``my_scale``: the reward of a window's first detection at a relative position."""
     step = min(int(position * SCALE_STEPS), SCALE_STEPS - 1)
-    x = np.linspace(-math.pi / 2, math.pi / 2, SCALE_STEPS)[step]
+    x = np.linspace(-np.pi / 2, np.pi / 2, SCALE_STEPS)[step]
     half = (profile.tp_weight + profile.fp_cost) / 2
     return float(half * -1 * np.tanh(x) / np.tanh(np.pi / 2) + half - profile.fp_cost)
 
