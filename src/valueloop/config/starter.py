@@ -283,6 +283,19 @@ maintenance:
 tariffs:
   electricity: {price: 0.21, unit: EUR/kWh}
 
+# Value: the windows in which executed actions are measured, the KPIs whose meters verify them
+# (kWh per reading summed per day, regressors averaged) and savings contracts. For example:
+#   kpis:
+#     - {name: line_energy, asset: meter-01, signal: energy, tariff: electricity,
+#        regressors: {temperature: {asset: meter-01, signal: outdoor_temperature}}}
+#   contracts:
+#     - {id: ESC-1, kind: shared_savings, provider: ESCO, client: Plant, kpis: [line_energy],
+#        start: 2026-01-01, end: 2027-01-01, provider_share: 0.5}
+value:
+  measurement: {reference: 365d, reporting: 90d, min_reporting: 30d, confidence: 0.9}
+  kpis: []
+  contracts: []
+
 # Store: where the series and the site's books are kept (a relative path is under the data
 # directory).
 store:
