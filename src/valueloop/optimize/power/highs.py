@@ -229,7 +229,7 @@ class LinearProgram:
         on_progress: ProgressCallback | None = None,
     ) -> Solution:
         """Solve with HiGHS within ``time_limit`` seconds; see :class:`Solution`."""
-        highs = highspy.Highs()  # type: ignore[no-untyped-call]
+        highs = highspy.Highs()  # type: ignore[no-untyped-call, unused-ignore]
         for name, value in (
             ("output_flag", False),
             ("time_limit", float(max(time_limit, 1e-3))),
