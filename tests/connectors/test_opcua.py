@@ -244,6 +244,11 @@ def test_browse_lists_the_pump_variables_with_types_access_and_units(pump: int) 
         ("pump1/trim", "Double"),
         ("pump1/speed_limit", "UInt16"),
     }
+    nodes = {point.series: point.node for point in spec.points}
+    assert nodes["pump1/pressure"] == "/0:Objects/2:Pump1/2:Pressure"  # browse paths, not ids
+    sink = OpcUaSink(spec)
+    (setpoint,) = asyncio.run(sink.read([f"{PREFIX}/pump1/setpoint"]))
+    assert setpoint.value == asyncio.run(_read(pump, "Setpoint"))  # the path leads to the node
 
 
 def _setpoints(port: int, setpoints: list[dict[str, Any]]) -> OpcUaSink:

@@ -33,9 +33,14 @@ def browse(
 ) -> None:
     """List an OPC UA server's variables (type, writable, unit) and print a mapping to paste
     into the connector's ``points`` and ``setpoints``."""
+    import logging
+
     from valueloop.connectors.opcua.browse import browse as browse_server
     from valueloop.connectors.opcua.browse import points_from_browse
 
+    # asyncua logs what it negotiates (a revised session timeout, a closed channel) as warnings;
+    # what matters reaches the user as this command's output or its error
+    logging.getLogger("asyncua").setLevel(logging.ERROR)
     table = asyncio.run(
         browse_server(
             endpoint, root, depth, username=username, password=os.environ.get(password_env)
@@ -63,7 +68,8 @@ def status(
         str, typer.Option(help="Environment variable holding a viewer token.")
     ] = "VALUELOOP_TOKEN",
 ) -> None:
-    """Per connector of a running server: connected or not, last message, rate and errors."""
+    """Per connector of a running server: connected or not, last message, rate, errors and the
+    last error."""
     token = os.environ.get(token_env)
     if not token:
         raise ConnectorError(f"set {token_env} to an API token (valueloop users add NAME)")
@@ -78,7 +84,16 @@ def status(
     if answer.status_code != 200:
         raise ConnectorError(f"{url} answered {answer.status_code}: {answer.text[:200]}")
     rows = answer.json()
-    columns = ["name", "kind", "connected", "last_message_at", "rate", "points", "errors"]
+    columns = [
+        "name",
+        "kind",
+        "connected",
+        "last_message_at",
+        "rate",
+        "points",
+        "errors",
+        "last_error",
+    ]
     table = pa.Table.from_pylist(rows) if rows else pa.table({c: [] for c in columns})
     print_rows(
         table,
@@ -90,6 +105,7 @@ def status(
             "rate": "readings/s",
             "points": "readings",
             "errors": "errors",
+            "last_error": "last error",
         },
         f"connectors of {url}",
     )

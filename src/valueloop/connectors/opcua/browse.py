@@ -139,8 +139,10 @@ def points_from_browse(table: pa.Table, *, asset: str | None = None) -> str:
     """A YAML snippet of ``points`` and ``setpoints`` for the numeric variables of ``table``.
 
     Each variable becomes ``asset/signal``: the asset is ``asset`` when given, else the name of the
-    object holding the variable; the signal is the variable's display name, in snake case.
-    Writable variables are also listed as set-points with their data type.
+    object holding the variable; the signal is the variable's display name, in snake case. Nodes
+    are named by their browse path (``/0:Objects/2:Pump1/2:Pressure``), which says what they are
+    and, unlike a numeric NodeId a server may hand out anew, stays put. Writable variables are
+    also listed as set-points with their data type.
     """
     points: list[dict[str, object]] = []
     setpoints: list[dict[str, object]] = []
@@ -149,7 +151,7 @@ def points_from_browse(table: pa.Table, *, asset: str | None = None) -> str:
             continue
         owner = row["browse_path"].rsplit("/", 2)[-2]
         series = f"{asset or _name(owner)}/{_name(row['display_name'])}"
-        point: dict[str, object] = {"node": row["node_id"], "series": series}
+        point: dict[str, object] = {"node": row["browse_path"], "series": series}
         if row["unit"]:
             point["unit"] = row["unit"]
         points.append(point)

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from asyncua import ua
 from asyncua.client.client import Client
+from asyncua.client.ua_client import UASocketState
 from asyncua.common.node import Node
 from asyncua.ua.uaerrors import UaError, UaStatusCodeError
 
@@ -84,7 +85,15 @@ async def open_spec_client(spec: OpcUaSpec) -> Client:
 
 
 async def close_client(client: Client, timeout_s: float = 4.0) -> None:
-    """Close the session and socket, ignoring a server that is already gone."""
+    """Close the session and socket, ignoring a server that is already gone.
+
+    A client whose connection never opened, or is closed already, only drops its socket: asyncua
+    would log a warning about closing a channel that is not there.
+    """
+    protocol = client.uaclient.protocol
+    if protocol is None or protocol.state is UASocketState.CLOSED:
+        client.disconnect_socket()
+        return
     with contextlib.suppress(*UA_ERRORS, asyncio.CancelledError):
         await asyncio.wait_for(client.disconnect(), timeout_s)
 
