@@ -207,3 +207,36 @@ def test_an_unverified_saving_is_shown_with_its_reasons_and_earns_nothing(series
     assert content["saving"] == 0.0 and content["due"][0]["amount"] == 0.0
     html = statement_html(SignedStatement(content, "0" * 64))
     assert "UNVERIFIED" in html and "shorter than the 30 days" in html
+
+
+def test_an_action_whose_saving_could_not_be_measured_is_still_on_the_statement(
+    series: Series,
+) -> None:
+    store = DuckDBStore(":memory:")
+    ledger, plans = Ledger(store), PlanBook(store)
+    late = replace(plan(), reference_start=plan().reference_end - timedelta(days=1))
+    plans.add(late)
+    record_measurement(ledger, measure(late, reader_of(series), [], SPEC))
+    contract = ContractSpec(
+        id="C",
+        kind="shared_savings",
+        provider="P",
+        client="K",
+        provider_share=0.5,
+        start=datetime(2027, 1, 1).date(),
+        end=datetime(2028, 1, 1).date(),
+    )
+    content = build_statement(
+        contract,
+        parse_period("2027-Q1"),
+        plans,
+        ledger,
+        site="s",
+        currency="EUR",
+        confidence=0.9,
+        at=EXECUTED_AT,
+    )
+    (line,) = content["lines"]
+    assert not line["verified"] and "no baseline could be fitted" in line["reasons"][0]
+    assert content["money"] == 0.0
+    assert "no baseline could be fitted" in statement_html(SignedStatement(content, "0" * 64))

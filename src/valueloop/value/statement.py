@@ -5,8 +5,9 @@ revision of its measurement (:mod:`.verified`), and of it the months that fall i
 line's saving in the period is the sum of those months; its uncertainty is Guideline 14's for
 that part of the reporting window (the plan's baseline statistics, the months' adjusted baseline
 and measured intervals), and the lines' uncertainties, from independent baselines, add in
-quadrature. Only verified lines earn money; an unverified line is shown with its reasons and
-left out of the money due.
+quadrature. Only verified lines earn money; an unverified line (one whose reporting window meets
+the period, even when no saving could be measured) is shown with its reasons and left out of the
+money due.
 
 The statement names the ledger's head (sequence number and hash) when it was computed and
 whether the chain verified, and is signed: HMAC-SHA256 over its canonical JSON (sorted keys, no
@@ -21,6 +22,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from valueloop.config.value import ContractSpec, ValueSpec
 from valueloop.errors import ConfigError
@@ -45,6 +47,14 @@ def covers(contract: ContractSpec, plan: MeasurementPlan) -> bool:
         or plan.asset in contract.assets
         or plan.order_id in contract.orders
     )
+
+
+def _overlaps(plan: MeasurementPlan, period: Period) -> bool:
+    """Whether the plan's reporting window (in its local days) meets ``period``."""
+    zone = ZoneInfo(plan.timezone)
+    first = plan.reporting_start.astimezone(zone).date()
+    last = plan.reporting_end.astimezone(zone).date()
+    return first < period.end and last > period.start
 
 
 def _line(recorded: RecordedMeasurement, period: Period) -> dict[str, Any]:
@@ -121,7 +131,7 @@ def build_statement(
         if recorded is None:
             continue
         line = _line(recorded, period)
-        if line["months"]:
+        if line["months"] or (not recorded.verified and _overlaps(plan, period)):
             lines.append(line)
     verified = [line for line in lines if line["verified"]]
     saving = sum(line["saving"] for line in verified)

@@ -11,6 +11,7 @@ the PDF's text finds the ledger's figures as they are.
 
 from __future__ import annotations
 
+import math
 from html import escape
 from typing import Any
 
@@ -30,8 +31,9 @@ td.n { text-align: right; white-space: nowrap; }
 
 
 def figure(value: float) -> str:
-    """A figure as the statement writes it: two decimals, thousands separated."""
-    return f"{value:,.2f}"
+    """A figure as the statement writes it: two decimals, thousands separated; ``n/a`` when
+    there is none (a saving that could not be measured)."""
+    return f"{value:,.2f}" if math.isfinite(value) else "n/a"
 
 
 def _cells(values: list[Any], numeric: set[int] | None = None) -> str:
