@@ -19,7 +19,6 @@ from pydantic import Field, field_validator, model_validator
 from valueloop.config.types import AssetType, Name, Strict
 from valueloop.config.yamlio import Problem, duration_field
 
-Quantity = Literal["energy", "power", "fuel", "output"]
 Scope = Literal["asset", "site"]
 Interval = Literal["daily", "hourly"]
 ContractKind = Literal["guaranteed_savings", "shared_savings", "pay_per_outcome"]
@@ -52,7 +51,6 @@ class KpiSpec(Strict):
     """
 
     name: Name
-    quantity: Quantity = "energy"
     asset: Name
     signal: Name
     scope: Scope = "asset"
