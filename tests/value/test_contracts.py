@@ -43,6 +43,8 @@ def test_a_period_outside_the_term_is_refused() -> None:
     within_contract(contract("shared_savings", provider_share=0.4), parse_period("2026-Q4"))
     with pytest.raises(ConfigError, match="outside contract C-1"):
         within_contract(contract("shared_savings", provider_share=0.4), parse_period("2027-Q1"))
+    with pytest.raises(ConfigError, match="settled by quarter; 2026-07 is not one"):
+        within_contract(contract("shared_savings", provider_share=0.4), parse_period("2026-07"))
 
 
 def test_a_guarantee_owes_the_shortfall_and_the_client_the_fee() -> None:

@@ -192,6 +192,7 @@ def test_an_unverified_saving_is_shown_with_its_reasons_and_earns_nothing(series
         start=datetime(2027, 1, 1).date(),
         end=datetime(2028, 1, 1).date(),
         price=0.1,
+        period="month",
     )
     content = build_statement(
         contract,

@@ -57,8 +57,16 @@ def parse_period(text: str) -> Period:
     return Period(label=text.strip(), months=months)
 
 
+_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+
+
 def within_contract(contract: ContractSpec, period: Period) -> None:
-    """Refuse (ConfigError) a period that does not lie within the contract's term."""
+    """Refuse (ConfigError) a period that is not one of the contract's periods (a month, a
+    quarter or a year, as it says) or does not lie within its term."""
+    if len(period.months) != _MONTHS[contract.period]:
+        raise ConfigError(
+            f"contract {contract.id} is settled by {contract.period}; {period.label} is not one"
+        )
     if period.start < contract.start or period.end > contract.end:
         raise ConfigError(
             f"period {period.label} ({period.start} to {period.end}) is outside contract "
