@@ -54,21 +54,33 @@ def _alarm(signum: int, frame: FrameType | None) -> None:
     raise Hang
 
 
-def read_all(read: Callable[[bytes], None], inputs: list[Path], timeout: int) -> dict[str, str]:
-    """Read each input; the ones that raised or hung, by file name, with what happened."""
-    failures = {}
-    signal.signal(signal.SIGALRM, _alarm)
-    for path in inputs:
-        signal.alarm(timeout)
-        try:
-            read(path.read_bytes())
-        except Hang:
-            failures[path.name] = f"still running after {timeout} s"
-        except Exception as err:
-            failures[path.name] = f"{type(err).__name__}: {str(err)[:200]}"
-        finally:
-            signal.alarm(0)
-    return failures
+class Replay:
+    """Inputs read with a timeout: those that raised or hung, and the one that raised the peak
+    RSS most."""
+
+    def __init__(self, read: Callable[[bytes], None], timeout: int) -> None:
+        self.read = read
+        self.timeout = timeout
+        self.failures: dict[str, str] = {}
+        self.largest_step = {"input": "", "bytes": 0, "rss_kib": 0}
+        signal.signal(signal.SIGALRM, _alarm)
+
+    def read_all(self, inputs: list[Path]) -> None:
+        for path in inputs:
+            data = path.read_bytes()
+            before = peak_rss_kib()
+            signal.alarm(self.timeout)
+            try:
+                self.read(data)
+            except Hang:
+                self.failures[path.name] = f"still running after {self.timeout} s"
+            except Exception as err:
+                self.failures[path.name] = f"{type(err).__name__}: {str(err)[:200]}"
+            finally:
+                signal.alarm(0)
+            step = peak_rss_kib() - before
+            if step > self.largest_step["rss_kib"]:
+                self.largest_step = {"input": path.name, "bytes": len(data), "rss_kib": step}
 
 
 def arcs(read: Callable[[bytes], None], data: bytes) -> set[Arc]:
@@ -108,7 +120,9 @@ def choose(
     covered: set[Arc] = set()
     for path in corpus:
         covered |= arcs(read, path.read_bytes())
-    chosen = []
+    chosen: list[Path] = []
+    if keep <= 0:
+        return chosen
     for path in sorted(found, key=lambda p: (p.stat().st_size, p.name)):
         new = arcs(read, path.read_bytes()) - covered
         if new:
@@ -130,12 +144,15 @@ def main() -> None:
     read = target.load()
     corpus = corpus_files(args.target)
     found = sorted(path for path in args.found.iterdir() if path.is_file())
-    read_all(read, corpus, args.timeout)
+    Replay(read, args.timeout).read_all(corpus)
     baseline = peak_rss_kib()
-    failures = {}
+    replay = Replay(read, args.timeout)
+    growth = []
     for _ in range(PASSES):
-        failures.update(read_all(read, corpus + found, args.timeout))
+        replay.read_all(corpus + found)
+        growth.append(peak_rss_kib() - baseline - sum(growth))
     peak = peak_rss_kib()
+    failures = replay.failures
     largest = max(path.stat().st_size for path in corpus + found)
     bound = baseline + MEMORY_FACTOR * largest // 1024 + MEMORY_SLACK_KIB
     kept = []
@@ -149,6 +166,8 @@ def main() -> None:
         "baseline_rss_kib": baseline,
         "peak_rss_kib": peak,
         "bound_rss_kib": bound,
+        "growth_by_pass_kib": growth,
+        "largest_step": replay.largest_step,
         "failures": failures,
         "kept": kept,
     }

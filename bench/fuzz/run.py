@@ -71,6 +71,8 @@ class Row:
     replay_baseline_rss_mib: float = 0.0
     replay_peak_rss_mib: float = 0.0
     replay_bound_rss_mib: float = 0.0
+    replay_largest_step: dict[str, Any] = field(default_factory=dict)
+    replay_growth_by_pass_kib: list[int] = field(default_factory=list)
     memory_ok: bool = True
     regression_inputs: int = 0
 
@@ -151,6 +153,8 @@ def _replay(name: str, args: argparse.Namespace, work: Path, row: Row) -> None:
     row.replay_peak_rss_mib = round(report["peak_rss_kib"] / 1024, 1)
     row.replay_bound_rss_mib = round(report["bound_rss_kib"] / 1024, 1)
     row.memory_ok = report["peak_rss_kib"] <= report["bound_rss_kib"]
+    row.replay_largest_step = report["largest_step"]
+    row.replay_growth_by_pass_kib = report["growth_by_pass_kib"]
     row.corpus_added = len(report["kept"])
     for input_name, what in report["failures"].items():
         if not input_name.startswith(("crash-", "timeout-", "oom-")):  # not counted yet
@@ -256,6 +260,10 @@ def _document(args: argparse.Namespace, rows: list[Row]) -> dict[str, Any]:
             "replay_baseline_rss_mib + 20 x replay_largest_input_bytes + 1 MiB, measured with "
             "getrusage in a fresh process (without libFuzzer) that reads the corpus once for the "
             "baseline, then the corpus and every input the fuzzer found three times",
+            "replay_largest_step": "the input whose reading raised the replay's peak RSS most, "
+            "its size and that rise (KiB)",
+            "replay_growth_by_pass_kib": "how much each of the three passes raised the peak RSS: "
+            "memory kept from one read to the next would raise it in every pass",
             "fuzzer_peak_rss_mib": "peak RSS of the fuzzing process (libFuzzer's own corpus and "
             "tables included), for information",
         },

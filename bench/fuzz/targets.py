@@ -8,7 +8,7 @@ decoder takes from a payload and that is not ``asset/signal``. One input may car
 that refers to it, array payloads read together as one Arrow document.
 
 - ``mqtt_json``: records separated by ``\\x1e``, each ``topic\\x1fpayload`` (or a payload alone,
-  on :data:`MQTT_TOPIC`), decoded as one batch by ``decode_batch``.
+  on :data:`MQTT_TOPIC`), decoded by ``decode_batch``.
 - ``sparkplug``: records of one byte choosing the topic in :data:`SPARKPLUG_TOPICS` (modulo its
   length), a two-byte big-endian payload length and the payload, handled in order by one new
   host application, then gathered into a delivery.
@@ -16,7 +16,8 @@ that refers to it, array payloads read together as one Arrow document.
   the command line reads sites with.
 
 The specs of the first two are small (:data:`MQTT_SPEC`, :data:`SPARKPLUG_SPEC`): payload and item
-limits a fuzzer's inputs of a few KiB can exceed.
+limits a fuzzer's inputs of a few KiB can exceed. As the broker link does, the messages of an input
+are handed over in batches of at most ``batch_messages``, each read into one delivery.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ MQTT_SPEC: dict[str, Any] = {
     "prefix": "plant/utilities/line1",
     "max_payload_bytes": 8192,
     "max_items": 64,
+    "batch_messages": 64,
     "points": MQTT_POINTS,
 }
 SPARKPLUG_TOPICS = (
@@ -75,6 +77,7 @@ SPARKPLUG_SPEC: dict[str, Any] = {
     "groups": ["line1"],
     "max_payload_bytes": 4096,
     "max_items": 64,
+    "batch_messages": 64,
     "rebirth_interval": 0,
     "points": [
         {"metric": "line1/edge-1/pump-1/Speed", "series": "pump-1/speed", "scale": 0.1},
@@ -138,7 +141,8 @@ def _mqtt_json() -> Callable[[bytes], None]:
             for mid, (topic, payload) in enumerate(mqtt_records(data))
         ]
         router = TopicRouter(spec.points)
-        decode_batch(messages, router, spec)
+        for start in range(0, len(messages), spec.batch_messages):
+            decode_batch(messages[start : start + spec.batch_messages], router, spec)
         for series in router.discovered:  # named by payloads: only valid names
             if not series_name.fullmatch(series):
                 raise AssertionError(f"series {series!r} read from a payload is not asset/signal")
@@ -157,12 +161,16 @@ def _sparkplug() -> Callable[[bytes], None]:
 
     def read(data: bytes) -> None:
         host = SparkplugHost(spec)  # a new session for every input; it never connects
-        builder = DeliveryBuilder(spec.name, spec.prefix)
         received = time.time()
-        for mid, (topic, payload) in enumerate(sparkplug_records(data)):
-            # The broker link's per-message entry, fed without a broker.
-            host._handle(Message(topic, payload, 1, mid, received), builder)
-        builder.build()
+        messages = [
+            Message(topic, payload, 1, mid, received)
+            for mid, (topic, payload) in enumerate(sparkplug_records(data))
+        ]
+        for start in range(0, len(messages), spec.batch_messages):
+            builder = DeliveryBuilder(spec.name, spec.prefix)
+            for message in messages[start : start + spec.batch_messages]:
+                host._handle(message, builder)  # what deliveries() does with each message
+            builder.build()
 
     return read
 

@@ -1,9 +1,12 @@
 """What fuzzing the decoders found, each now refused as the decoder documents.
 
 site.yaml: nesting deep enough to exhaust Python's recursion in PyYAML's composer escaped as a
-``RecursionError``; aliases nested in aliases (a "billion laughs") made a few hundred bytes millions
-of values, which an error message then printed whole. Both are a ``ConfigError`` now, while
-anchors used as they are meant to be still load.
+``RecursionError`` (after seconds in PyYAML's scanner, whose work per token grows with the depth of
+flow collections); aliases nested in aliases (a "billion laughs") made a few hundred bytes millions
+of values, which an error message then printed whole; a value PyYAML itself cannot make (an
+integer of 5,000 digits, 2026-02-30) and a duration longer than Python's ``timedelta`` escaped as a
+``ValueError`` or an ``OverflowError``. All are a ``ConfigError`` now, while anchors used as they
+are meant to be still load.
 
 MQTT JSON: a refused array item holding a lone surrogate escape (``"\\ud800"``) could not be
 written as a UTF-8 dead letter and failed the whole batch; a series or signal named by a payload
@@ -32,9 +35,20 @@ def laughs(levels: int) -> str:
     return "[" + ", ".join(parts) + "]"
 
 
-def test_deep_nesting_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match=r"^site\.yaml: not valid YAML: nested too deeply$"):
-        parse_site("site: " + "[" * 5000 + "]" * 5000)
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("site: " + "[" * 5000 + "]" * 5000, "flow collections nested deeper than 100"),
+        ("site:\n" + "- " * 5000 + "x\n", "nested too deeply"),
+    ],
+    ids=["flow", "block"],
+)
+def test_deep_nesting_is_a_config_error_at_once(text: str, problem: str) -> None:
+    started = time.perf_counter()
+    with pytest.raises(ConfigError, match=r"^site\.yaml: not valid YAML: ") as raised:
+        parse_site(text)
+    assert problem in str(raised.value)
+    assert time.perf_counter() - started < 1.0  # 5,000 nested [ took PyYAML's scanner seconds
 
 
 def test_aliases_of_aliases_are_refused_before_they_expand() -> None:
@@ -44,6 +58,29 @@ def test_aliases_of_aliases_are_refused_before_they_expand() -> None:
     assert str(raised.value) == (
         f"site.yaml: YAML aliases repeat more than {MAX_REPEATED_VALUES:,} values; "
         "write the repeated parts out"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("1" + "0" * 5000, "Exceeds the limit (4300 digits) for integer string conversion"),
+        ("2026-02-30", "day is out of range for month"),
+    ],
+)
+def test_values_pyyaml_cannot_make_are_config_errors(value: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=r"^site\.yaml: not valid YAML: ") as raised:
+        parse_site(f"site: {{name: {value}}}\n")
+    assert problem in str(raised.value)
+
+
+def test_a_duration_too_long_for_timedelta_is_a_config_error() -> None:
+    text = "site: {name: plant}\npolicy: {approve_within: 99999999999999999999d}\n"
+    with pytest.raises(ConfigError) as raised:
+        parse_site(text)
+    assert str(raised.value) == (
+        "invalid site configuration:\n  site.yaml, line 2: policy.approve_within: Value error, "
+        "'99999999999999999999d' is longer than a duration can be (999,999,999 days)"
     )
 
 

@@ -26,7 +26,10 @@ def parse_duration(text: str) -> timedelta:
     match = DURATION.match(text)
     if match is None:
         raise ValueError(f"{text!r} is not a duration such as 12h, 30min, 1d, 90s or 250ms")
-    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    try:
+        return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    except OverflowError:
+        raise ValueError(f"{text!r} is longer than a duration can be (999,999,999 days)") from None
 
 
 def _line_of(root: yaml.Node | None, location: tuple[int | str, ...]) -> int | None:
@@ -75,6 +78,21 @@ def _report(source: str, root: yaml.Node | None, problems: Sequence[Problem], wh
 MAX_REPEATED_VALUES = 100_000
 """Values YAML aliases (``*name``, ``<<: *name``) may repeat in one file: ten aliases nested nine
 deep would otherwise make a few hundred bytes a billion values."""
+MAX_FLOW_DEPTH = 100
+"""Flow collections (``[...]``, ``{...}``) one inside another: PyYAML's scanner takes time in
+proportion to the depth for every token, so that 5,000 nested ``[`` take seconds."""
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing flow collections nested deeper than
+    :data:`MAX_FLOW_DEPTH`."""
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        if self.flow_level >= MAX_FLOW_DEPTH:
+            raise yaml.scanner.ScannerError(
+                None, None, f"flow collections nested deeper than {MAX_FLOW_DEPTH}", self.get_mark()
+            )
+        super().fetch_flow_collection_start(TokenClass)
 
 
 def _repeated_values(root: yaml.Node) -> int:
@@ -96,17 +114,23 @@ def _repeated_values(root: yaml.Node) -> int:
 def _load(text: str, source: str) -> tuple[yaml.Node | None, Any]:
     """The node tree and the data of YAML text; ConfigError if it is not YAML or too large."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        if root is not None and _repeated_values(root) > MAX_REPEATED_VALUES:
-            raise ConfigError(
-                f"{source}: YAML aliases repeat more than {MAX_REPEATED_VALUES:,} values; "
-                "write the repeated parts out"
-            )
-        return root, yaml.safe_load(text)
+        loader = _Loader(text)
+        try:
+            root = loader.get_single_node()
+            if root is not None and _repeated_values(root) > MAX_REPEATED_VALUES:
+                raise ConfigError(
+                    f"{source}: YAML aliases repeat more than {MAX_REPEATED_VALUES:,} values; "
+                    "write the repeated parts out"
+                )
+            return root, None if root is None else loader.construct_document(root)
+        finally:
+            loader.dispose()
     except yaml.YAMLError as err:
         raise ConfigError(f"{source}: not valid YAML: {err}") from err
     except RecursionError as err:
         raise ConfigError(f"{source}: not valid YAML: nested too deeply") from err
+    except (ValueError, OverflowError) as err:  # a value not even PyYAML reads: 2026-02-30
+        raise ConfigError(f"{source}: not valid YAML: {err}") from err
 
 
 def parse_yaml(
