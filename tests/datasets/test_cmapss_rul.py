@@ -58,9 +58,10 @@ def test_evaluation_aligns_predictions_to_engines_by_unit() -> None:
 def test_fd001_benchmark_meets_the_bar(benchmark: RulEvaluation) -> None:
     assert benchmark.subset == "FD001"
     assert benchmark.n_engines == 100
-    assert benchmark.rmse <= 16
-    assert 0 < benchmark.phm_score < 1000
-    assert 0.6 <= benchmark.coverage <= 1.0
+    # the demo's model: README gives RMSE 13.26, PHM08 248 and a coverage of 84 %
+    assert benchmark.rmse == pytest.approx(13.26, abs=1.0)
+    assert benchmark.phm_score == pytest.approx(248, rel=0.2)
+    assert benchmark.coverage == pytest.approx(0.84, abs=0.05)
     assert benchmark.fit_seconds > 0
 
 
