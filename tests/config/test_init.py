@@ -151,9 +151,9 @@ def test_init_from_opcua_maps_every_browsed_variable(tmp_path: Path, pump: int) 
     assert connector.prefix == "waterworks/main/line-1"
     browsed = _numeric_variables(pump)
     assert sorted(point.node for point in connector.points) == sorted(
-        browsed.column("node_id").to_pylist()
+        browsed.column("browse_path").to_pylist()
     )
-    assert "ns=2;s=Pump1.Mode" not in {point.node for point in connector.points}  # a String
+    assert "/0:Objects/2:Pump1/2:Mode" not in {point.node for point in connector.points}  # a String
     model = SiteModel(config)
     assert list(model.assets) == ["pump1"]
     assert all(model.knows(connector.path(point)) for point in connector.points)
@@ -166,7 +166,7 @@ def test_init_from_opcua_maps_every_browsed_variable(tmp_path: Path, pump: int) 
     assert machine.signals["run_seconds"].unit == ""
     assert [binding.kind for binding in machine.analytics] == ["pca_t2q"]
     text = path.read_text(encoding="utf-8")
-    assert "Writable on the server: setpoint (ns=2;s=Pump1.Setpoint, Double)" in text
+    assert "Writable on the server: setpoint (/0:Objects/2:Pump1/2:Setpoint, Double)" in text
     for entry in _commented_connectors(text):
         parse_site(text.replace("connectors:\n", "connectors:\n" + entry + "\n", 1), kinds=KINDS)
 
