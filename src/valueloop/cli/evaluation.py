@@ -115,11 +115,19 @@ def eval_anomaly(results_dir: Path | None) -> dict[str, Any]:
     with _progress() as progress:
         skab = evaluate_skab(progress)
         nab = evaluate_nab(progress, results_dir)
+    changepoint = skab["changepoint"]
     console.print(
         _table(
-            "SKAB outlier detection",
-            ["F1", "FAR %", "MAR %"],
-            [[f"{skab['f1']:.3f}", f"{skab['far']:.2f}", f"{skab['mar']:.2f}"]],
+            "SKAB test rows: outliers, and changepoints by SKAB's scorer",
+            ["F1", "FAR %", "MAR %", "CP standard", "CP low FP", "CP low FN"],
+            [
+                [
+                    f"{skab['f1']:.3f}",
+                    f"{skab['far']:.2f}",
+                    f"{skab['mar']:.2f}",
+                    *(f"{changepoint[p]:.2f}" for p in ("standard", "low_fp", "low_fn")),
+                ]
+            ],
         )
     )
     console.print(
