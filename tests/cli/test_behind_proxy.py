@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import ssl
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import httpx
 import pytest
 from tests.cli.test_serve_tls import Pair, _openssl
 from tests.connectors.peers import free_port
-from tests.services import port_open, services_required
+from tests.services import need_tool, port_open
 
 from valueloop.api.auth import issue_token
 from valueloop.api.throttle import FAILURES
@@ -79,12 +78,7 @@ def _serve(folder: Path, port: int, log: Path, *options: str) -> subprocess.Pope
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    nginx = shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin")
-    if nginx is None:
-        reason = "nginx is not installed (apt-get install nginx-light); it is the proxy"
-        if services_required():
-            pytest.fail(f"{reason}, and VALUELOOP_REQUIRE_SERVICES=1 requires it")
-        pytest.skip(reason)
+    nginx = need_tool("nginx", "apt-get install nginx-light", "it is the reverse proxy")
     folder = tmp_path_factory.mktemp("proxy")
     pair: Pair = _openssl(folder, "proxy", "-nodes")
     (folder / "site.yaml").write_text(SITE)

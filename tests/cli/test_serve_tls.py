@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import ssl
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from tests.connectors.peers import free_port
-from tests.services import port_open, services_required
+from tests.services import need_tool, port_open
 
 from valueloop.cli.serve import TlsFiles, tls_files
 from valueloop.errors import ConfigError
@@ -43,12 +42,7 @@ class Pair:
 
 
 def _openssl(folder: Path, name: str, *extra: str) -> Pair:
-    binary = shutil.which("openssl")
-    if binary is None:
-        reason = "openssl is not installed (apt-get install openssl); it makes the certificates"
-        if services_required():
-            pytest.fail(f"{reason}, and VALUELOOP_REQUIRE_SERVICES=1 requires it")
-        pytest.skip(reason)
+    binary = need_tool("openssl", "apt-get install openssl", "it makes the certificates")
     pair = Pair(folder / f"{name}.crt", folder / f"{name}.key")
     subprocess.run(
         [
