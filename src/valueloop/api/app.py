@@ -43,6 +43,7 @@ from valueloop.api.routers import (
     series,
     summary,
     users,
+    value,
     workorders,
 )
 from valueloop.api.throttle import FAILURES, Throttle, install_throttle
@@ -59,6 +60,7 @@ ROUTERS = (
     workorders.router,
     ledger.router,
     measurements.router,
+    value.router,
     contracts.router,
     audit.router,
     deadletters.router,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -11,9 +11,11 @@ from pydantic import BaseModel
 
 from valueloop.api.deps import SiteDep
 from valueloop.api.errors import NotFoundError
+from valueloop.api.paging import ListPage
 from valueloop.errors import ConfigError, DataError
 from valueloop.store.appendonly import seal_of
 from valueloop.value.plans import PlanBook
+from valueloop.value.side_by_side import action_values, statement_periods
 from valueloop.value.statement import UnknownContract, contract_statement
 from valueloop.value.statement_render import statement_html, statement_pdf
 
@@ -31,6 +33,41 @@ class StatementOut(BaseModel):
 def list_contracts(site: SiteDep) -> list[dict[str, Any]]:
     """The site's contracts, as site.yaml declares them."""
     return [contract.model_dump(mode="json") for contract in site.config.value.contracts]
+
+
+class StatementPeriodOut(BaseModel):
+    """A period of the contract with a statement: its actions and their verified value."""
+
+    period: str
+    start: date
+    end: date
+    actions: int
+    verified: int
+    verified_value: float
+    currency: str
+
+
+@router.get("/{contract_id}/statements")
+def list_statements(contract_id: str, site: SiteDep, page: ListPage) -> list[StatementPeriodOut]:
+    """The contract's periods (within its term) that have a statement, in order."""
+    contract = site.config.value.contract(contract_id)
+    if contract is None:
+        raise NotFoundError(f"no contract {contract_id!r}")
+    values = action_values(PlanBook(site.store), site.ledger)
+    currency = site.config.site.currency
+    periods = [
+        StatementPeriodOut(
+            period=found.label,
+            start=found.start,
+            end=found.end,
+            actions=found.actions,
+            verified=found.verified,
+            verified_value=found.verified_value,
+            currency=currency,
+        )
+        for found in statement_periods(contract, values)
+    ]
+    return page.rows(periods, lambda row: (row.start.isoformat(),))
 
 
 @router.get(
