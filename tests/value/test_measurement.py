@@ -87,6 +87,31 @@ def test_the_undamaged_case_is_verified(series: Series) -> None:
     assert measured.money == pytest.approx(measured.savings.saving * TARIFF)
 
 
+def test_an_output_kpi_saves_what_the_meter_reads_beyond_the_baseline(series: Series) -> None:
+    used = measure(plan(), reader_of(series), [], SPEC)
+    made = measure(replace(plan(), direction="output"), reader_of(series), [], SPEC)
+    assert used.savings is not None and made.savings is not None
+    assert made.verified and made.savings.saving == pytest.approx(-used.savings.saving)
+    assert made.savings.fraction == pytest.approx(-used.savings.fraction)
+    assert made.uncertainty == pytest.approx(used.uncertainty)
+    assert made.money == pytest.approx(-used.money)
+    for month_used, month_made in zip(used.months, made.months, strict=True):
+        assert month_made.saving == pytest.approx(-month_used.saving)
+        assert month_made.saving == pytest.approx(month_made.observed - month_made.counterfactual)
+    output = make_plan(
+        {"order_id": "WO-2", "asset": "hall", "action": "clean"},
+        KPI.model_copy(update={"direction": "output"}),
+        SPEC,
+        executed_at=EXECUTED_AT,
+        unit="kWh",
+        timezone="America/Chicago",
+        tariffs={"electricity": (TARIFF, "EUR")},
+        currency="EUR",
+    )
+    assert output.direction == "output"
+    assert MeasurementPlan.from_dict(output.as_dict()) == output
+
+
 def test_a_window_cut_short_by_a_rollback_is_unverified(series: Series) -> None:
     cut = plan().cut_at(plan().reporting_start + timedelta(days=12))
     measured = measure(cut, reader_of(series), [], SPEC)

@@ -20,6 +20,7 @@ from valueloop.config.types import AssetType, Name, Strict
 from valueloop.config.yamlio import Problem, duration_field
 
 Scope = Literal["asset", "site"]
+Direction = Literal["consumption", "output"]
 Interval = Literal["daily", "hourly"]
 ContractKind = Literal["guaranteed_savings", "shared_savings", "pay_per_outcome"]
 ContractPeriod = Literal["month", "quarter", "year"]
@@ -48,6 +49,8 @@ class KpiSpec(Strict):
     (default: the metered asset); ``site`` (option C) verifies actions on every asset. A
     ``regressors`` key is the column the baseline reads (``temperature`` for a change-point
     baseline), its value the series it comes from. ``tariff`` names a tariff of the site.
+    ``direction`` ``consumption`` (energy, fuel used) saves when the meter reads less than the
+    baseline; ``output`` (energy produced, units made) when it reads more.
     """
 
     name: Name
@@ -59,6 +62,7 @@ class KpiSpec(Strict):
     regressors: dict[Name, SeriesRef] = Field(default_factory=dict)
     baseline: BaselineChoice = BaselineChoice()
     tariff: Name | None = None
+    direction: Direction = "consumption"
 
     @property
     def option(self) -> Literal["B", "C"]:

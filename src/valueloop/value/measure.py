@@ -4,8 +4,9 @@ The KPI's readings are summed per interval (the quantity used in each day or hou
 regressor averaged per interval, from the store, over the plan's windows. The baseline is fitted on
 the reference window; over the reporting window its counterfactual, plus the plan's non-routine
 adjustments (:mod:`.adjustments`), is the adjusted baseline, and the saving is the adjusted baseline
-less what the meter read, with Guideline 14's uncertainty (:mod:`.baselines.statistics`). The
-saving in money is the saving times the tariff's price, with the uncertainty scaled alike.
+less what the meter read (on an ``output`` KPI, what the meter read beyond the adjusted baseline),
+with Guideline 14's uncertainty (:mod:`.baselines.statistics`), the same either way. The saving in
+money is the saving times the tariff's price, with the uncertainty scaled alike.
 
 The saving is *verified* only when the baseline passes Guideline 14, the reporting window was not
 cut shorter than the plan allows, and enough of its intervals were measured; otherwise the
@@ -95,7 +96,7 @@ class PeriodFigures:
     """The saving of the part of a reporting window in one calendar month (local time).
 
     ``rows`` counts its measured intervals; the figures are in the KPI's unit, ``adjustment`` is
-    the non-routine adjustment included in ``counterfactual``.
+    the non-routine adjustment included in ``counterfactual``; ``direction`` is the KPI's.
     """
 
     month: str
@@ -103,11 +104,12 @@ class PeriodFigures:
     counterfactual: float
     adjustment: float
     observed: float
+    direction: str = "consumption"
 
     @property
     def saving(self) -> float:
-        """Adjusted baseline less observed."""
-        return self.counterfactual - self.observed
+        """Adjusted baseline less observed; observed less adjusted baseline on an output KPI."""
+        return _signed(self.counterfactual - self.observed, self.direction)
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,18 @@ class Measurement:
     def money(self) -> float:
         """The saving in money (NaN unmeasured)."""
         return math.nan if self.savings is None else self.savings.saving * self.plan.price
+
+
+def _signed(used_less: float, direction: str) -> float:
+    """The saving from the adjusted baseline less observed, in the KPI's ``direction``."""
+    return -used_less if direction == "output" else used_less
+
+
+def _directed(saved: Savings, direction: str) -> Savings:
+    """``saved`` (a consumption saving) turned to ``direction``; the uncertainty is unchanged."""
+    if direction != "output":
+        return saved
+    return replace(saved, saving=-saved.saving, fraction=-saved.fraction)
 
 
 def _baseline(plan: MeasurementPlan) -> Any:
@@ -183,6 +197,7 @@ def _months(
                 counterfactual=float(counterfactual[rows].sum()),
                 adjustment=float(adjustment[rows].sum()),
                 observed=float(observed[rows].sum()),
+                direction=plan.direction,
             )
         )
     return figures
@@ -236,7 +251,7 @@ def measure(
     adjusted = counterfactual + adjustment
     observed = np.asarray(reporting["value"].to_numpy(zero_copy_only=False), dtype=np.float64)
     try:
-        saved = savings(statistics, adjusted, observed)
+        saved = _directed(savings(statistics, adjusted, observed), plan.direction)
     except ModelError as err:
         return replace(base, statistics=statistics.as_dict(), reasons=(*reasons, str(err)))
     if len(starts) and saved.rows / len(starts) < spec.min_coverage:

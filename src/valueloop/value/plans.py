@@ -63,6 +63,8 @@ class MeasurementPlan:
         baseline, params: the baseline kind and its hyper-parameters.
         tariff, price, currency: the tariff turning the unit into money (price per unit).
         expected_value: the money the proposal expected the action to save.
+        direction: ``consumption`` (the saving is the baseline less what the meter read) or
+            ``output`` (what the meter read beyond the baseline).
     """
 
     plan_id: str
@@ -88,6 +90,7 @@ class MeasurementPlan:
     price: float
     currency: str
     expected_value: float
+    direction: str = "consumption"
 
     @property
     def step(self) -> timedelta:
@@ -180,6 +183,7 @@ def make_plan(
         price=price,
         currency=money,
         expected_value=float(order.get("expected_value") or 0.0),
+        direction=kpi.direction,
     )
 
 
