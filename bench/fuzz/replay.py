@@ -8,10 +8,12 @@ its mutation tables) grows while it runs and would blur the product's:
 2. It reads every input :data:`PASSES` times, the corpus and those the fuzzer found; the peak RSS
    must stay within the baseline plus :data:`MEMORY_FACTOR` times the largest input plus
    :data:`MEMORY_SLACK_KIB`. An input still running after ``--timeout`` seconds is a hang.
-3. Of the inputs the fuzzer found, the smallest that reach lines (line-to-line arcs of valueloop
-   and PyYAML code) the corpus does not are added to it as ``cov-<sha1>``, at most ``--keep``.
+3. The corpus is minimised: of its ``cov-*`` inputs and those the fuzzer found, the smallest
+   that reach lines (line-to-line arcs of valueloop and PyYAML code) that the seeds, the
+   regression inputs and the inputs chosen before them do not are kept as ``cov-<sha1>``, at most
+   ``--keep``; the other ``cov-*`` files are removed.
 
-    python bench/fuzz/replay.py TARGET --found DIR --keep 25 --timeout 10
+    python bench/fuzz/replay.py TARGET --found DIR --keep 40 --timeout 10
 """
 
 from __future__ import annotations
@@ -115,8 +117,8 @@ def arcs(read: Callable[[bytes], None], data: bytes) -> set[Arc]:
 def choose(
     read: Callable[[bytes], None], corpus: list[Path], found: list[Path], keep: int
 ) -> list[Path]:
-    """The smallest inputs of ``found`` that each add arcs to those of ``corpus``, at most
-    ``keep``."""
+    """The smallest inputs of ``found`` that each add arcs to those of ``corpus`` and of the
+    inputs chosen before them, at most ``keep``."""
     covered: set[Arc] = set()
     for path in corpus:
         covered |= arcs(read, path.read_bytes())
@@ -137,7 +139,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("target", choices=sorted(TARGETS))
     parser.add_argument("--found", type=Path, required=True, help="inputs the fuzzer found")
-    parser.add_argument("--keep", type=int, default=25)
+    parser.add_argument("--keep", type=int, default=40, help="cov-* files kept at most")
     parser.add_argument("--timeout", type=int, default=10)
     args = parser.parse_args()
     target = TARGETS[args.target]
@@ -155,11 +157,16 @@ def main() -> None:
     failures = replay.failures
     largest = max(path.stat().st_size for path in corpus + found)
     bound = baseline + MEMORY_FACTOR * largest // 1024 + MEMORY_SLACK_KIB
-    kept = []
-    for path in choose(read, corpus, [p for p in found if p.name not in failures], args.keep):
-        name = f"cov-{hashlib.sha1(path.read_bytes()).hexdigest()}"
-        (CORPUS / args.target / name).write_bytes(path.read_bytes())
-        kept.append(name)
+    fixed = [path for path in corpus if not path.name.startswith("cov-")]
+    candidates = [path for path in corpus + found if path not in fixed]
+    chosen = choose(read, fixed, [p for p in candidates if p.name not in failures], args.keep)
+    names = {f"cov-{hashlib.sha1(path.read_bytes()).hexdigest()}": path for path in chosen}
+    dropped = [path.name for path in corpus if path not in fixed and path.name not in names]
+    for name in dropped:
+        (CORPUS / args.target / name).unlink()
+    kept = [name for name in names if not (CORPUS / args.target / name).exists()]
+    for name in kept:
+        (CORPUS / args.target / name).write_bytes(names[name].read_bytes())
     report = {
         "inputs": len(corpus) + len(found),
         "largest_input_bytes": largest,
@@ -170,6 +177,7 @@ def main() -> None:
         "largest_step": replay.largest_step,
         "failures": failures,
         "kept": kept,
+        "dropped": dropped,
     }
     print(json.dumps(report))
 

@@ -10,13 +10,14 @@ and PyYAML, starting from the corpus kept in ``bench/fuzz/corpus/<target>/``:
 - memory is bounded: a fresh process replays the corpus and every input the fuzzer found
   (:mod:`replay`); its peak RSS (``getrusage``) must stay within the baseline after one pass over
   the corpus plus 20 times the largest input plus 1 MiB;
-- the smallest found inputs that reach code the corpus does not are added to it (``cov-*``, at
-  most ``--keep`` a target and run), so that it stays small.
+- the corpus is minimised: the smallest inputs, found now or before, that reach code the seeds
+  and regression inputs do not are kept (``cov-*``, at most ``--keep`` a target), so that it
+  stays small.
 
 Prints a table and writes ``bench/results/fuzz.json``; exits 1 if a target crashed or went over its
 memory bound.
 
-    python bench/fuzz/run.py [--seconds 60] [--runs 0] [--target mqtt_json ...] [--keep 25]
+    python bench/fuzz/run.py [--seconds 60] [--runs 0] [--target mqtt_json ...] [--keep 40]
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class Row:
     coverage: int = 0
     corpus_files: int = 0
     corpus_added: int = 0
+    corpus_dropped: int = 0
     crashes: int = 0
     crash_kinds: dict[str, Any] = field(default_factory=dict)
     fuzzer_peak_rss_mib: float = 0.0
@@ -156,6 +158,7 @@ def _replay(name: str, args: argparse.Namespace, work: Path, row: Row) -> None:
     row.replay_largest_step = report["largest_step"]
     row.replay_growth_by_pass_kib = report["growth_by_pass_kib"]
     row.corpus_added = len(report["kept"])
+    row.corpus_dropped = len(report["dropped"])
     for input_name, what in report["failures"].items():
         if not input_name.startswith(("crash-", "timeout-", "oom-")):  # not counted yet
             row.crash_kinds.setdefault(f"replay: {what}", {"count": 1, "input": input_name})
@@ -184,7 +187,7 @@ def _table(rows: list[Row]) -> Table:
         "runs",
         "seconds",
         "runs/s",
-        "corpus (+new)",
+        "corpus (+added -dropped)",
         "crashes",
         "peak RSS fuzzer MiB",
         "replay peak / bound MiB",
@@ -196,7 +199,7 @@ def _table(rows: list[Row]) -> Table:
             f"{row.runs:,}",
             f"{row.seconds:.0f}",
             f"{row.runs_per_second:,.0f}",
-            f"{row.corpus_files} (+{row.corpus_added})",
+            f"{row.corpus_files} (+{row.corpus_added} -{row.corpus_dropped})",
             str(row.crashes),
             f"{row.fuzzer_peak_rss_mib:.0f}",
             f"{row.replay_peak_rss_mib:.1f} / {row.replay_bound_rss_mib:.1f}"
@@ -210,11 +213,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="budget per target")
     parser.add_argument("--runs", type=int, default=0, help="budget in inputs (0: seconds only)")
     parser.add_argument("--target", nargs="+", choices=NAMES, default=list(NAMES))
-    parser.add_argument("--keep", type=int, default=25, help="found inputs a run adds to a corpus")
+    parser.add_argument("--keep", type=int, default=40, help="cov-* files a corpus keeps")
     parser.add_argument("--timeout", type=int, default=10, help="seconds before an input hangs")
     parser.add_argument("--seed", type=int, default=None, help="libFuzzer's seed")
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=140)
     rows = []
     for name in args.target:
         console.print(f"fuzzing {name} for {args.seconds:.0f} s ...")
@@ -254,6 +257,8 @@ def _document(args: argparse.Namespace, rows: list[Row]) -> dict[str, Any]:
             "coverage": "libFuzzer's count of instrumented valueloop and PyYAML branches reached",
             "corpus_files": "files in bench/fuzz/corpus/<target>/ after the run: seed-* (written "
             "by seeds.py), cov-* (found, adding coverage) and regression inputs",
+            "corpus_added, corpus_dropped": "cov-* files this run added and removed when it "
+            "minimised the corpus",
             "regression_inputs": "crash-*, timeout-* and oom-* files: inputs that once failed, "
             "replayed by tests/fuzz/test_corpus.py",
             "memory bound": "replay_peak_rss_mib <= replay_bound_rss_mib = "

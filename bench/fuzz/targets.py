@@ -195,10 +195,10 @@ def _site_yaml() -> Callable[[bytes], None]:
     from valueloop.errors import ConfigError
 
     _entry_points_once()
-    folder = Path(tempfile.mkdtemp(prefix="valueloop-fuzz-"))
-    path = folder / "site.yaml"
+    folder = tempfile.TemporaryDirectory(prefix="valueloop-fuzz-")
 
     def read(data: bytes) -> None:
+        path = Path(folder.name, "site.yaml")
         path.write_bytes(data)
         with contextlib.suppress(ConfigError):
             load_site(path, kinds=KINDS)
