@@ -26,10 +26,14 @@ ContractKind = Literal["guaranteed_savings", "shared_savings", "pay_per_outcome"
 ContractPeriod = Literal["month", "quarter", "year"]
 
 
+AssetName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+"""An asset's name: the last segment of its path (``machine-2``)."""
+
+
 class SeriesRef(Strict):
     """A signal of an asset: ``{asset: meter1, signal: temperature}``."""
 
-    asset: Name
+    asset: AssetName
     signal: Name
 
 
@@ -54,10 +58,10 @@ class KpiSpec(Strict):
     """
 
     name: Name
-    asset: Name
+    asset: AssetName
     signal: Name
     scope: Scope = "asset"
-    covers: list[Name] = Field(default_factory=list)
+    covers: list[AssetName] = Field(default_factory=list)
     interval: Interval = "daily"
     regressors: dict[Name, SeriesRef] = Field(default_factory=dict)
     baseline: BaselineChoice = BaselineChoice()
@@ -126,7 +130,7 @@ class ContractSpec(Strict):
     provider: str
     client: str
     kpis: list[Name] = Field(default_factory=list)
-    assets: list[Name] = Field(default_factory=list)
+    assets: list[AssetName] = Field(default_factory=list)
     orders: list[str] = Field(default_factory=list)
     start: date
     end: date

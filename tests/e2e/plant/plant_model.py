@@ -129,9 +129,15 @@ def machines(seed: int) -> dict[str, Machine]:
     }
 
 
+def power_at_load(machine: Machine, share: float, speed: float = NOMINAL_SPEED_RPM) -> float:
+    """The machine's power in kW without noise at load ``share`` (0 to 1) and ``speed`` rpm: the
+    load share times the affinity law (n**3)."""
+    return machine.rated_power * (0.85 + 0.3 * share) * (speed / NOMINAL_SPEED_RPM) ** 3
+
+
 def machine_power(machine: Machine, t: float, speed: float = NOMINAL_SPEED_RPM) -> float:
-    """The machine's power in kW without noise: the load share times the affinity law (n**3)."""
-    return machine.rated_power * (0.85 + 0.3 * load(t)) * (speed / NOMINAL_SPEED_RPM) ** 3
+    """The machine's power in kW without noise at ``t`` s, on the plant's load profile."""
+    return power_at_load(machine, load(t), speed)
 
 
 @dataclass(frozen=True)
