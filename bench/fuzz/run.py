@@ -107,7 +107,13 @@ def _fuzz(name: str, args: argparse.Namespace, work: Path, row: Row) -> None:
             command.append(f"-seed={args.seed + start}")
         log = work / f"libfuzzer-{start}.log"
         with open(log, "wb") as output:
-            process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, cwd=HERE)
+            process = subprocess.Popen(
+                command,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                cwd=HERE,
+                env={**os.environ, "TMPDIR": str(work)},  # it ends without cleaning up
+            )
             _, status, usage = os.wait4(process.pid, 0)
             process.returncode = os.waitstatus_to_exitcode(status)
         row.fuzzer_peak_rss_mib = max(row.fuzzer_peak_rss_mib, round(usage.ru_maxrss / 1024, 1))
