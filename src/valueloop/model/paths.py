@@ -23,7 +23,7 @@ def series_path(prefix: str, asset_signal: str) -> str:
 
 def split_path(path: str) -> tuple[str, str]:
     """The asset and signal of a full series path; a malformed path is a ConfigError."""
-    if not _FULL_PATH.match(path):
+    if not _FULL_PATH.fullmatch(path):
         raise ConfigError(
             f"series path {path!r} is not of the form site/area/line/asset/signal "
             "(letters, digits, '_', '.', '-'; the signal without '.' or '-')"
@@ -34,4 +34,4 @@ def split_path(path: str) -> tuple[str, str]:
 
 def is_series_path(path: str) -> bool:
     """Whether ``path`` has the form ``site/area/line/asset/signal``."""
-    return _FULL_PATH.match(path) is not None
+    return _FULL_PATH.fullmatch(path) is not None
