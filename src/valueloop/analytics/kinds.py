@@ -31,11 +31,11 @@ import inspect
 import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from valueloop.analytics.anomaly.base import StreamingDetector
 from valueloop.errors import ConfigError, ModelError
+from valueloop.plugins import entry_points
 
 DETECTORS = "valueloop.detectors"
 MODELS = "valueloop.models"

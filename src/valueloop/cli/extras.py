@@ -28,6 +28,7 @@ PLATFORM_MODULES = frozenset(
         "scipy",
         "pint",
         "weasyprint",
+        "pvlib",
         # what FastAPI brings with it, imported by the API too
         "starlette",
     }

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import suppress
-from importlib.metadata import entry_points
 from typing import Protocol
 
 from valueloop.config.site import AssetSpec, SiteConfig
@@ -24,6 +23,7 @@ from valueloop.config.value import value_problems
 from valueloop.config.yamlio import Location, Problem
 from valueloop.connectors.spec import ConnectorSpec, FieldConnectorSpec, PointMap
 from valueloop.errors import ConfigError
+from valueloop.plugins import entry_points
 
 
 class KindCatalogue(Protocol):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from importlib.metadata import entry_points
 from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, Discriminator, Tag, create_model
@@ -28,6 +27,7 @@ from valueloop.config.yamlio import DURATION
 from valueloop.connectors.base import connector_class
 from valueloop.connectors.spec import ConnectorSpec
 from valueloop.errors import ConfigError
+from valueloop.plugins import entry_points
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 

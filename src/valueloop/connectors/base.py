@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from typing import ClassVar, Protocol
 
 import pyarrow as pa
@@ -21,6 +20,7 @@ import pyarrow as pa
 from valueloop.connectors.spec import ConnectorSpec, PointMap
 from valueloop.connectors.status import ConnectorStatus
 from valueloop.errors import ConfigError
+from valueloop.plugins import entry_points
 from valueloop.schema import DEAD_LETTER_SCHEMA, READING_SCHEMA
 
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from importlib.metadata import entry_points
 from itertools import groupby
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo
@@ -53,6 +52,7 @@ from valueloop.decide.visits import plan_visits
 from valueloop.engine.job import JobResult
 from valueloop.errors import ConfigError
 from valueloop.model.site import SiteModel
+from valueloop.plugins import entry_points
 
 if TYPE_CHECKING:
     from valueloop.optimize.maintenance import (

@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from valueloop.config import SiteConfig, load_site
 from valueloop.errors import ConfigError
+from valueloop.plugins import entry_points
 
 if TYPE_CHECKING:
     from valueloop.engine.job import Job

@@ -7,9 +7,8 @@ so a third party adds one without editing the core; :func:`baseline_kinds` impor
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
-
 from valueloop.errors import ConfigError
+from valueloop.plugins import entry_points
 from valueloop.value.baselines.base import Baseline
 
 BASELINES = "valueloop.baselines"
