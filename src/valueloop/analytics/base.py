@@ -2,20 +2,40 @@
 
 A model is configured only through keyword arguments of ``__init__`` (its hyper-parameters, which
 ``__init__`` stores and nothing more); :meth:`Model.get_params` returns them, so :func:`clone` can
-build an unfitted copy. :meth:`Model.fit` learns from an Arrow table and returns the model itself;
-:meth:`Model.predict` returns one row per asset with the columns of ``output_schema``, and raises
-:class:`~valueloop.errors.ModelError` when called before ``fit``. :func:`check_model` verifies all
-of this on real data, for use in tests.
+build an unfitted copy. :class:`Estimator` derives ``get_params`` from the signature of ``__init__``
+for every model, detector and baseline; :class:`~valueloop.analytics.saved.SavedModel` adds the
+metadata, version and persistence of a fitted model. :meth:`Model.fit` learns from an Arrow table
+and returns the model itself; :meth:`Model.predict` returns one row per asset with the columns of
+``output_schema``, and raises :class:`~valueloop.errors.ModelError` when called before ``fit``.
+:func:`check_model` verifies all of this on real data, for use in tests.
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, ClassVar, Protocol, Self, TypeVar, runtime_checkable
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from valueloop.errors import ModelError
+
+
+class Estimator:
+    """Hyper-parameters are the keyword arguments of ``__init__``, stored under their own names."""
+
+    def get_params(self) -> dict[str, Any]:
+        """The hyper-parameters, as keyword arguments accepted by ``__init__``."""
+        names = list(inspect.signature(type(self).__init__).parameters)[1:]
+        return {name: getattr(self, name) for name in names}
+
+
+class Parametrised(Protocol):
+    """Anything built from the keyword arguments :meth:`get_params` returns."""
+
+    def get_params(self) -> dict[str, Any]:
+        """The hyper-parameters, as keyword arguments accepted by ``__init__``."""
+        ...
 
 
 @runtime_checkable
@@ -37,13 +57,13 @@ class Model(Protocol):
         ...
 
 
-M = TypeVar("M", bound=Model)
+E = TypeVar("E", bound=Parametrised)
 
 
-def clone(model: M) -> M:
-    """A new, unfitted instance of ``model``'s class with the same hyper-parameters."""
-    factory: Any = type(model)
-    new: M = factory(**model.get_params())
+def clone(estimator: E) -> E:
+    """A new, unfitted instance of ``estimator``'s class with the same hyper-parameters."""
+    factory: Any = type(estimator)
+    new: E = factory(**estimator.get_params())
     return new
 
 

@@ -24,18 +24,10 @@ import pyarrow.compute as pc
 
 from valueloop.analytics.calibration import BandConformal, cycles_to_failure, split_units
 from valueloop.analytics.features import require_columns
-from valueloop.analytics.metadata import (
-    ModelMetadata,
-    model_document,
-    parse_model_document,
-)
 from valueloop.analytics.rul import GradientBoostingRUL
 from valueloop.analytics.rul_base import RulModel
 from valueloop.analytics.sequence import SequenceRUL
 from valueloop.errors import ModelError
-
-_FORMAT = "valueloop.rul-ensemble/1"
-
 
 _WEIGHTS = np.linspace(0, 1, 21)
 
@@ -46,7 +38,6 @@ class _Fitted:
     sequence: SequenceRUL
     weight: float  # of the gradient-boosting model's point prediction
     conformal: BandConformal
-    metadata: ModelMetadata
 
 
 def _rmse(point: np.ndarray, target: np.ndarray) -> float:
@@ -68,6 +59,9 @@ class EnsembleRUL(RulModel):
     ``calibration`` (share of training engines held out), ``bands``, ``conditions``, ``settings``
     (the operating-setting columns, which are not sensors) and ``seed``.
     """
+
+    file_format = "valueloop.rul-ensemble/1"
+    version_prefix = "rul-ens"
 
     def __init__(
         self,
@@ -132,7 +126,6 @@ class EnsembleRUL(RulModel):
             else self.weight
         )
         point = weight * predictions[0] + (1 - weight) * predictions[1]
-        data_hash = sequence.metadata.data_hash
         self._fitted = _Fitted(
             gbm=gbm,
             sequence=sequence,
@@ -140,18 +133,14 @@ class EnsembleRUL(RulModel):
             conformal=BandConformal.fit(
                 point, life, cap=self.cap, bands=self.bands, interval=self.interval
             ),
-            metadata=ModelMetadata.of_fit(
-                "rul-ens",
-                self.get_params(),
-                data_hash,
-                {
-                    "held_out_rmse": _rmse(point, target),
-                    "held_out_rmse_gbm": _rmse(predictions[0], target),
-                    "held_out_rmse_sequence": _rmse(predictions[1], target),
-                    "gbm_weight": weight,
-                },
-            ),
         )
+        metrics = {
+            "held_out_rmse": _rmse(point, target),
+            "held_out_rmse_gbm": _rmse(predictions[0], target),
+            "held_out_rmse_sequence": _rmse(predictions[1], target),
+            "gbm_weight": weight,
+        }
+        self._record_fit(sequence.metadata.data_hash, metrics)
         return self
 
     def predict_all(self, history: pa.Table) -> pa.Table:
@@ -165,30 +154,20 @@ class EnsembleRUL(RulModel):
         columns = [first["unit"], first["cycle"], *map(pa.array, (point, lower, upper))]
         return pa.Table.from_arrays(columns, schema=self.output_schema)
 
-    def to_document(self) -> dict[str, Any]:
-        """The fitted ensemble (both members, calibration, metadata) as a JSON-ready document."""
+    def _state(self) -> dict[str, Any]:
+        """Both members' documents, the weight and the calibration."""
         fitted: _Fitted = self._require_fitted()
-        state = {
+        return {
             "gbm": fitted.gbm.to_document(),
             "sequence": fitted.sequence.to_document(),
             "weight": fitted.weight,
             "conformal": fitted.conformal.to_dict(),
         }
-        return model_document(_FORMAT, fitted.metadata, state)
 
-    @classmethod
-    def from_document(cls, document: Any, *, source: str | Path = "document") -> Self:
-        """The model of a document made by :meth:`to_document`; ``source`` names it in errors."""
-        meta, state = parse_model_document(document, _FORMAT, source)
-        try:
-            model = cls(**meta.params)
-            model._fitted = _Fitted(
-                gbm=GradientBoostingRUL.from_document(state["gbm"], source=source),
-                sequence=SequenceRUL.from_document(state["sequence"], source=source),
-                weight=float(state["weight"]),
-                conformal=BandConformal.from_dict(state["conformal"]),
-                metadata=meta,
-            )
-        except (KeyError, TypeError) as err:
-            raise ModelError(f"cannot load model from {source}: {err}") from err
-        return model
+    def _restore(self, state: dict[str, Any], source: str | Path) -> None:
+        self._fitted = _Fitted(
+            gbm=GradientBoostingRUL.from_document(state["gbm"], source=source),
+            sequence=SequenceRUL.from_document(state["sequence"], source=source),
+            weight=float(state["weight"]),
+            conformal=BandConformal.from_dict(state["conformal"]),
+        )

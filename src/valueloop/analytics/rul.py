@@ -42,16 +42,10 @@ from valueloop.analytics.conditions import (
     normalise_training,
 )
 from valueloop.analytics.features import window_features
-from valueloop.analytics.metadata import (
-    ModelMetadata,
-    model_document,
-    parse_model_document,
-)
 from valueloop.analytics.rul_base import RulModel
 from valueloop.errors import ModelError
 
 Vector = npt.NDArray[np.float64]
-_FORMAT = "valueloop.rul-gbm/2"
 
 
 class _Boosters(NamedTuple):
@@ -68,7 +62,6 @@ class _Fitted:
     edges: tuple[float, ...]  # band edges of the point prediction, cycles
     lower_shift: tuple[float, ...]  # per band, cycles subtracted from the raw lower bound
     upper_shift: tuple[float, ...]  # per band, cycles added to the raw upper bound
-    metadata: ModelMetadata
 
 
 def _matrix(features: pa.Table) -> Vector:
@@ -87,6 +80,10 @@ class GradientBoostingRUL(RulModel):
     ``settings`` (the operating-setting columns, which are not sensors) and ``seed``. Fits are
     deterministic for a given seed.
     """
+
+    file_format = "valueloop.rul-gbm/2"
+    version_prefix = "rul-gbm"
+    load_errors = (ValueError, KeyError, TypeError, lgb.basic.LightGBMError)
 
     def __init__(
         self,
@@ -148,13 +145,8 @@ class GradientBoostingRUL(RulModel):
             edges=edges,
             lower_shift=lower_shift,
             upper_shift=upper_shift,
-            metadata=ModelMetadata.of_fit(
-                "rul-gbm",
-                self.get_params(),
-                prepared.data_hash,
-                {"out_of_fold_rmse": oof_rmse},
-            ),
         )
+        self._record_fit(prepared.data_hash, {"out_of_fold_rmse": oof_rmse})
         return self
 
     def predict_all(self, history: pa.Table) -> pa.Table:
@@ -169,10 +161,10 @@ class GradientBoostingRUL(RulModel):
         columns = [features["unit"], features["cycle"], *map(pa.array, (point, lower, upper))]
         return pa.Table.from_arrays(columns, schema=self.output_schema)
 
-    def to_document(self) -> dict[str, Any]:
-        """The fitted model (boosters, calibration, metadata) as a JSON-ready document."""
+    def _state(self) -> dict[str, Any]:
+        """The boosters and the calibration."""
         fitted: _Fitted = self._require_fitted()
-        state = {
+        return {
             "normaliser": fitted.normaliser.to_dict(),
             "signals": fitted.signals,
             "edges": fitted.edges,
@@ -180,27 +172,17 @@ class GradientBoostingRUL(RulModel):
             "upper_shift": fitted.upper_shift,
             "boosters": {k: b.model_to_string() for k, b in fitted.boosters._asdict().items()},
         }
-        return model_document(_FORMAT, fitted.metadata, state)
 
-    @classmethod
-    def from_document(cls, document: Any, *, source: str | Path = "document") -> Self:
-        """The model of a document made by :meth:`to_document`; ``source`` names it in errors."""
-        meta, state = parse_model_document(document, _FORMAT, source)
-        try:
-            model = cls(**meta.params)
-            boosters = {k: lgb.Booster(model_str=s) for k, s in state["boosters"].items()}
-            model._fitted = _Fitted(
-                normaliser=ConditionNormaliser.from_dict(state["normaliser"]),
-                signals=tuple(state["signals"]),
-                boosters=_Boosters(**boosters),
-                edges=tuple(state["edges"]),
-                lower_shift=tuple(state["lower_shift"]),
-                upper_shift=tuple(state["upper_shift"]),
-                metadata=meta,
-            )
-        except (ValueError, KeyError, TypeError, lgb.basic.LightGBMError) as err:
-            raise ModelError(f"cannot load model from {source}: {err}") from err
-        return model
+    def _restore(self, state: dict[str, Any], source: str | Path) -> None:
+        boosters = {k: lgb.Booster(model_str=s) for k, s in state["boosters"].items()}
+        self._fitted = _Fitted(
+            normaliser=ConditionNormaliser.from_dict(state["normaliser"]),
+            signals=tuple(state["signals"]),
+            boosters=_Boosters(**boosters),
+            edges=tuple(state["edges"]),
+            lower_shift=tuple(state["lower_shift"]),
+            upper_shift=tuple(state["upper_shift"]),
+        )
 
     def _check_params(self) -> None:
         checks = {

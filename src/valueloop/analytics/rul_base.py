@@ -1,24 +1,21 @@
-"""What the RUL models share: hyper-parameters, the output schema, persistence and provenance.
+"""What the RUL models share: the output schema and the prediction at each unit's last cycle.
 
-A RUL model subclasses :class:`RulModel` and provides ``predict_all`` (one prediction per cycle),
-``to_document`` and ``from_document`` (its fitted state as JSON), and keeps its fitted state, with
-a ``metadata`` field, in ``_fitted``. :class:`RulModel` derives the rest: ``get_params`` from the
-signature of ``__init__``, ``predict`` (each unit's last cycle), ``version``, ``metadata``,
-``save`` and ``load``.
+A RUL model subclasses :class:`RulModel` and provides ``predict_all`` (one prediction per cycle)
+and, as every :class:`~valueloop.analytics.saved.SavedModel`, its fitted state (``_state`` and
+``_restore``), recording each fit with ``_record_fit``; it keeps that state in ``_fitted``.
+:class:`RulModel` derives ``predict`` (each unit's last cycle); ``get_params``, ``version``,
+``metadata``, ``save`` and ``load`` come from the shared bases.
 """
 
 from __future__ import annotations
 
-import inspect
-from abc import ABC, abstractmethod
-from pathlib import Path
-from typing import Any, ClassVar, Self
+from abc import abstractmethod
+from typing import Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
 
-from valueloop.analytics.metadata import ModelMetadata, read_model_file, write_model_file
-from valueloop.errors import ModelError
+from valueloop.analytics.saved import SavedModel
 
 RUL_SCHEMA = pa.schema(
     [
@@ -31,31 +28,11 @@ RUL_SCHEMA = pa.schema(
 )
 
 
-class Estimator:
-    """Hyper-parameters are the keyword arguments of ``__init__``, stored under their own names."""
-
-    def get_params(self) -> dict[str, Any]:
-        """The hyper-parameters, as keyword arguments of ``__init__``."""
-        names = list(inspect.signature(type(self).__init__).parameters)[1:]
-        return {name: getattr(self, name) for name in names}
-
-
-class RulModel(Estimator, ABC):
+class RulModel(SavedModel):
     """Base of the RUL models; see the module docstring. Outputs are in cycles."""
 
     output_schema: ClassVar[pa.Schema] = RUL_SCHEMA
     _fitted: Any = None
-
-    @property
-    def version(self) -> str:
-        """A short name hashing the model kind, hyper-parameters and training data."""
-        return self.metadata.version
-
-    @property
-    def metadata(self) -> ModelMetadata:
-        """Version, hyper-parameters, training data hash, held-out metrics, library versions."""
-        meta: ModelMetadata = self._require_fitted().metadata
-        return meta
 
     @abstractmethod
     def predict_all(self, history: pa.Table) -> pa.Table:
@@ -71,25 +48,7 @@ class RulModel(Estimator, ABC):
         units = every["unit"].to_numpy()
         return every.filter(pa.array(np.r_[units[1:] != units[:-1], True]))
 
-    @abstractmethod
-    def to_document(self) -> dict[str, Any]:
-        """The fitted model and its metadata as a JSON-ready document."""
-
-    @classmethod
-    @abstractmethod
-    def from_document(cls, document: Any, *, source: str | Path = "document") -> Self:
-        """The model of a document made by :meth:`to_document`; ``source`` names it in errors."""
-
-    def save(self, path: str | Path) -> None:
-        """Write the fitted model and its metadata to one JSON file."""
-        write_model_file(path, self.to_document())
-
-    @classmethod
-    def load(cls, path: str | Path) -> Self:
-        """Read a model written by :meth:`save`."""
-        return cls.from_document(read_model_file(path), source=path)
-
     def _require_fitted(self) -> Any:
         if self._fitted is None:
-            raise ModelError(f"{type(self).__name__} is not fitted: call fit() first")
+            raise self._not_fitted()
         return self._fitted

@@ -1,11 +1,12 @@
 """A fitted model saved with its provenance: metadata, version, ``save`` and ``load`` written once.
 
-The expected-value model, the forecaster and the plant output model each keep a fitted state of
-their own (boosters, a step) and the :class:`~valueloop.analytics.metadata.ModelMetadata` of the
-fit. A subclass of :class:`SavedModel` names its ``file_format`` and ``version_prefix``, records
-each fit with :meth:`~SavedModel._record_fit`, and says what its state is
-(:meth:`~SavedModel._state`) and how to take it back (:meth:`~SavedModel._restore`);
-:class:`SavedModel` derives ``metadata``, ``version``, ``save`` and ``load`` from them.
+Every model (the RUL models, the expected-value model, the forecaster, the plant output model)
+keeps a fitted state of its own (boosters, a network, a step) and the
+:class:`~valueloop.analytics.metadata.ModelMetadata` of the fit. A subclass of :class:`SavedModel`
+names its ``file_format`` and ``version_prefix``, records each fit with
+:meth:`~SavedModel._record_fit`, and says what its state is (:meth:`~SavedModel._state`) and how to
+take it back (:meth:`~SavedModel._restore`); :class:`SavedModel` derives ``metadata``, ``version``,
+``to_document``, ``from_document``, ``save`` and ``load`` from them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
+from valueloop.analytics.base import Estimator
 from valueloop.analytics.metadata import (
     ModelMetadata,
     model_document,
@@ -22,7 +24,6 @@ from valueloop.analytics.metadata import (
     read_model_file,
     write_model_file,
 )
-from valueloop.analytics.rul_base import Estimator
 from valueloop.errors import ModelError
 
 
@@ -57,22 +58,30 @@ class SavedModel(Estimator, ABC):
         """``version_prefix``, ``-`` and a hash of the hyper-parameters and the training data."""
         return self.metadata.version
 
+    def to_document(self) -> dict[str, Any]:
+        """The fitted state and the metadata as a JSON-ready document."""
+        return model_document(self.file_format, self.metadata, self._state())
+
+    @classmethod
+    def from_document(cls, document: Any, *, source: str | Path = "document") -> Self:
+        """The model of a document made by :meth:`to_document`; ``source`` names it in errors."""
+        meta, state = parse_model_document(document, cls.file_format, source)
+        try:
+            model = cls(**meta.params)
+            model._restore(state, source)
+        except cls.load_errors as err:
+            raise ModelError(f"cannot load model from {source}: {err}") from err
+        model._metadata = meta
+        return model
+
     def save(self, path: str | Path) -> None:
         """Write the fitted state and the metadata to one JSON file."""
-        state = self._state()
-        write_model_file(path, model_document(self.file_format, self.metadata, state))
+        write_model_file(path, self.to_document())
 
     @classmethod
     def load(cls, path: str | Path) -> Self:
         """Read a model written by :meth:`save`."""
-        meta, state = parse_model_document(read_model_file(path), cls.file_format, path)
-        try:
-            model = cls(**meta.params)
-            model._restore(state, path)
-        except cls.load_errors as err:
-            raise ModelError(f"cannot load model from {path}: {err}") from err
-        model._metadata = meta
-        return model
+        return cls.from_document(read_model_file(path), source=path)
 
     def _record_fit(self, data_hash: str, metrics: dict[str, float]) -> None:
         """Keep the metadata of a fit just made on data hashing to ``data_hash``.

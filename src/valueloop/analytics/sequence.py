@@ -36,16 +36,10 @@ from valueloop.analytics.conditions import (
     normalise_history,
     normalise_training,
 )
-from valueloop.analytics.metadata import (
-    ModelMetadata,
-    model_document,
-    parse_model_document,
-)
 from valueloop.analytics.rul_base import RulModel
 from valueloop.errors import ModelError
 
 Vector = npt.NDArray[np.float64]
-_FORMAT = "valueloop.rul-sequence/1"
 _CYCLE_SCALE = 100.0  # cycles per unit of the cycle input channel
 
 
@@ -93,7 +87,6 @@ class _Fitted:
     signals: tuple[str, ...]
     network: _Network
     conformal: BandConformal
-    metadata: ModelMetadata
 
 
 class SequenceRUL(RulModel):
@@ -106,6 +99,10 @@ class SequenceRUL(RulModel):
     (operating conditions to normalise the sensors by), ``settings`` (the operating-setting
     columns, which are not sensors), ``seed`` and ``threads``.
     """
+
+    file_format = "valueloop.rul-sequence/1"
+    version_prefix = "rul-cnn"
+    load_errors = (ValueError, KeyError, TypeError, RuntimeError)
 
     def __init__(
         self,
@@ -165,13 +162,9 @@ class SequenceRUL(RulModel):
             conformal=BandConformal.fit(
                 point, life[held], cap=self.cap, bands=self.bands, interval=self.interval
             ),
-            metadata=ModelMetadata.of_fit(
-                "rul-cnn",
-                self.get_params(),
-                prepared.data_hash,
-                {"held_out_rmse": float(np.sqrt(np.mean((point - target) ** 2)))},
-            ),
         )
+        held_out_rmse = float(np.sqrt(np.mean((point - target) ** 2)))
+        self._record_fit(prepared.data_hash, {"held_out_rmse": held_out_rmse})
         return self
 
     def predict_all(self, history: pa.Table) -> pa.Table:
@@ -185,40 +178,30 @@ class SequenceRUL(RulModel):
         columns = [table["unit"], table["cycle"], *map(pa.array, (point, lower, upper))]
         return pa.Table.from_arrays(columns, schema=self.output_schema)
 
-    def to_document(self) -> dict[str, Any]:
-        """The fitted model (weights, normaliser, calibration, metadata) as a JSON document."""
+    def _state(self) -> dict[str, Any]:
+        """The network's weights, the normaliser and the calibration."""
         fitted: _Fitted = self._require_fitted()
         buffer = io.BytesIO()
         torch.save(fitted.network.state_dict(), buffer)
-        state = {
+        return {
             "normaliser": fitted.normaliser.to_dict(),
             "signals": fitted.signals,
             "conformal": fitted.conformal.to_dict(),
             "network": base64.b64encode(buffer.getvalue()).decode("ascii"),
         }
-        return model_document(_FORMAT, fitted.metadata, state)
 
-    @classmethod
-    def from_document(cls, document: Any, *, source: str | Path = "document") -> Self:
-        """The model of a document made by :meth:`to_document`; ``source`` names it in errors."""
-        meta, state = parse_model_document(document, _FORMAT, source)
-        try:
-            model = cls(**meta.params)
-            normaliser = ConditionNormaliser.from_dict(state["normaliser"])
-            network = model._network(len(normaliser.sensors) + 1)
-            raw = base64.b64decode(state["network"])
-            network.load_state_dict(torch.load(io.BytesIO(raw), weights_only=True))
-            network.eval()
-            model._fitted = _Fitted(
-                normaliser=normaliser,
-                signals=tuple(state["signals"]),
-                network=network,
-                conformal=BandConformal.from_dict(state["conformal"]),
-                metadata=meta,
-            )
-        except (ValueError, KeyError, TypeError, RuntimeError) as err:
-            raise ModelError(f"cannot load model from {source}: {err}") from err
-        return model
+    def _restore(self, state: dict[str, Any], source: str | Path) -> None:
+        normaliser = ConditionNormaliser.from_dict(state["normaliser"])
+        network = self._network(len(normaliser.sensors) + 1)
+        raw = base64.b64decode(state["network"])
+        network.load_state_dict(torch.load(io.BytesIO(raw), weights_only=True))
+        network.eval()
+        self._fitted = _Fitted(
+            normaliser=normaliser,
+            signals=tuple(state["signals"]),
+            network=network,
+            conformal=BandConformal.from_dict(state["conformal"]),
+        )
 
     def _check_params(self) -> None:
         checks = {

@@ -10,7 +10,7 @@
 """
 
 from valueloop.analytics.anomaly.autoencoder import AutoencoderDetector
-from valueloop.analytics.anomaly.base import StreamingDetector, check_detector, clone
+from valueloop.analytics.anomaly.base import StreamingDetector, check_detector
 from valueloop.analytics.anomaly.contextual import ContextualDetector
 from valueloop.analytics.anomaly.ensemble import Ensemble
 from valueloop.analytics.anomaly.evaluate import (
@@ -22,6 +22,7 @@ from valueloop.analytics.anomaly.evaluate import (
 from valueloop.analytics.anomaly.multivariate import IsolationForestDetector, PcaT2Q
 from valueloop.analytics.anomaly.streaming import EVENT_SCHEMA, StreamingScorer
 from valueloop.analytics.anomaly.univariate import Cusum, EwmaZScore
+from valueloop.analytics.base import clone
 
 __all__ = [
     "EVENT_SCHEMA",

@@ -6,9 +6,10 @@ and returns one anomaly score per row in ``[0, 1]``. The score of row ``t`` depe
 split of calls gives the same scores (:func:`check_detector` verifies it).
 
 Hyper-parameters are the keyword arguments of ``__init__`` and nothing else happens there
-(:meth:`StreamingDetector.get_params`, :func:`clone`). Detectors that learn a normal profile first
-(PCA, isolation forest) are fitted on a training prefix with :meth:`StreamingDetector.fit`; the
-others learn online and ``fit`` only warms their state.
+(:meth:`StreamingDetector.get_params` and :func:`~valueloop.analytics.base.clone`, shared with the
+models through :class:`~valueloop.analytics.base.Estimator`). Detectors that learn a normal
+profile first (PCA, isolation forest) are fitted on a training prefix with
+:meth:`StreamingDetector.fit`; the others learn online and ``fit`` only warms their state.
 
 Bad input, documented fallbacks:
 
@@ -22,14 +23,14 @@ Bad input, documented fallbacks:
 
 from __future__ import annotations
 
-import inspect
 from abc import ABC, abstractmethod
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 
 import numpy as np
 import numpy.typing as npt
 
 from valueloop.analytics.anomaly.data import Stamps, Vector
+from valueloop.analytics.base import Estimator, clone
 from valueloop.errors import ModelError
 
 Matrix = npt.NDArray[np.float64]
@@ -57,7 +58,7 @@ def floor_scale(scale: npt.NDArray[np.float64], level: npt.ArrayLike) -> npt.NDA
     return np.maximum(scale, floor)
 
 
-class StreamingDetector(ABC):
+class StreamingDetector(Estimator, ABC):
     """Base of every detector: state carried between calls, missing rows held and flagged.
 
     Subclasses implement :meth:`_score` (rows without NaN, in time order) and :meth:`reset`.
@@ -65,11 +66,6 @@ class StreamingDetector(ABC):
 
     signals: int | None = None
     missing: npt.NDArray[np.bool_] = np.zeros(0, dtype=np.bool_)
-
-    def get_params(self) -> dict[str, Any]:
-        """The hyper-parameters, as keyword arguments accepted by ``__init__``."""
-        names = inspect.signature(type(self).__init__).parameters
-        return {name: getattr(self, name) for name in names if name != "self"}
 
     def fit(self, timestamps: Stamps, values: npt.ArrayLike) -> Self:
         """Learn the normal profile from a training prefix (default: warm the online state)."""
@@ -101,16 +97,6 @@ class StreamingDetector(ABC):
     @abstractmethod
     def reset(self) -> None:
         """Forget everything learned; the next row is scored as the first."""
-
-
-D = TypeVar("D", bound=StreamingDetector)
-
-
-def clone(detector: D) -> D:
-    """A new, unfitted detector of the same class and hyper-parameters."""
-    factory: Any = type(detector)
-    fresh: D = factory(**detector.get_params())
-    return fresh
 
 
 def check_detector(

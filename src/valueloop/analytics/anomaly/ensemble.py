@@ -12,8 +12,9 @@ from typing import Any, Self
 import numpy as np
 import numpy.typing as npt
 
-from valueloop.analytics.anomaly.base import Matrix, StreamingDetector, clone
+from valueloop.analytics.anomaly.base import Matrix, StreamingDetector
 from valueloop.analytics.anomaly.data import Stamps, Vector
+from valueloop.analytics.base import clone
 from valueloop.errors import ModelError
 
 

@@ -20,7 +20,6 @@ error) and is counted as missing by :meth:`Baseline.savings`, never filled in si
 
 from __future__ import annotations
 
-import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar, Self
@@ -29,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from valueloop.analytics.base import Estimator
 from valueloop.errors import ModelError
 from valueloop.value.baselines.frame import TIME, TIME_TYPE, CalendarVariable, Frame, read_frame
 from valueloop.value.baselines.statistics import (
@@ -48,7 +48,7 @@ COUNTERFACTUAL_SCHEMA = pa.schema(
 (both in the target's unit), in time order."""
 
 
-class Baseline(ABC):
+class Baseline(Estimator, ABC):
     """Base of every baseline kind; see the module docstring.
 
     Subclasses set ``target`` and ``timezone`` in ``__init__``, name the columns they read
@@ -60,11 +60,6 @@ class Baseline(ABC):
     target: str
     timezone: str
     _statistics: BaselineStatistics | None = None
-
-    def get_params(self) -> dict[str, Any]:
-        """The hyper-parameters, as keyword arguments accepted by ``__init__``."""
-        names = inspect.signature(type(self).__init__).parameters
-        return {name: getattr(self, name) for name in names if name != "self"}
 
     @property
     @abstractmethod
