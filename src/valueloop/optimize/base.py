@@ -1,18 +1,22 @@
-"""What every optimiser returns, and the contract every optimiser must meet.
+"""What every optimiser returns, its search settings, and the contract every optimiser must meet.
 
 An optimiser turns a problem into a :class:`Plan`: the solver status, the objective and the best
 bound found (in the problem's money unit), the relative gap between them, the solve time and one
-row per decision in an Arrow table. :func:`check_optimizer` is the shared contract check that a new
-optimiser is held to: a feasible plan as judged by an independent validator, the time limit
-honoured, and the same plan twice from a single-worker search with the same seed.
+row per decision in an Arrow table; :func:`solved_plan` builds it the same way for every solver.
+Every optimiser is a frozen dataclass deriving from :class:`SearchSettings` (time limit, workers,
+seed). :func:`check_optimizer` is the shared contract check that a new optimiser is held to: a
+feasible plan as judged by an independent validator, the time limit honoured, and the same plan
+twice from a single-worker search with the same seed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import version
 from typing import Protocol, Self, TypeVar
 
 import pyarrow as pa
@@ -55,6 +59,43 @@ class Plan:
     log: str | None = None
 
 
+def solved_plan(
+    *,
+    status: str,
+    objective: float,
+    bound: float,
+    solve_seconds: float,
+    assignments: pa.Table,
+    solver: str,
+    log: str | None = None,
+    scale: float = 1e-9,
+) -> Plan:
+    """The plan of a search that found a solution.
+
+    The bound is capped at the objective (a bound above it is within the solver's tolerance), and
+    the gap is ``(objective - bound) / max(|objective|, scale)`` clipped to ``[0, 1]``, or 0 for an
+    ``"OPTIMAL"`` status. ``scale`` is the least objective the gap is relative to, e.g. the money
+    of one step of a model scaled to integers.
+    """
+    bound = min(bound, objective)
+    gap = 0.0 if status == "OPTIMAL" else (objective - bound) / max(abs(objective), scale)
+    return Plan(
+        status=status,
+        objective=objective,
+        best_bound=bound,
+        gap=min(max(gap, 0.0), 1.0),
+        solve_seconds=solve_seconds,
+        assignments=assignments,
+        solver=solver,
+        log=log,
+    )
+
+
+def cp_sat_name() -> str:
+    """Name and version of CP-SAT, for :attr:`Plan.solver`."""
+    return f"CP-SAT {version('ortools')}"
+
+
 def check_search(time_limit: float, workers: int, seed: int) -> None:
     """Refuse search settings no solver can use: a time limit that is not a positive number of
     seconds, fewer than one worker, or a seed outside ``[0, 2**31)``."""
@@ -64,6 +105,32 @@ def check_search(time_limit: float, workers: int, seed: int) -> None:
         raise ConfigError(f"workers must be at least 1, not {workers}")
     if not 0 <= seed < 2**31:
         raise ConfigError(f"seed must be in [0, 2**31), not {seed}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchSettings:
+    """The search settings every optimiser has, checked when it is built.
+
+    An optimiser is a frozen dataclass deriving from this one, which may change a default (HiGHS
+    and PyVRP search on one worker unless told otherwise) and says in its own documentation what
+    a worker is for its solver.
+
+    Attributes:
+        time_limit: longest time ``solve`` may take, in seconds (model building included).
+        workers: parallel search workers (CP-SAT workers, HiGHS threads, PyVRP searches).
+        seed: random seed of the search; with one worker the plan is reproducible.
+    """
+
+    time_limit: float = 10.0
+    workers: int = 2
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_search(self.time_limit, self.workers, self.seed)
+
+    def single_worker(self) -> Self:
+        """The same optimiser searching on one worker, whose plans are reproducible."""
+        return dataclasses.replace(self, workers=1)
 
 
 class Optimizer(Protocol[ProblemT_contra]):

@@ -40,12 +40,10 @@ only take a crew slot.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib.metadata import version
 from statistics import NormalDist
 from typing import Any, Self
 
@@ -56,7 +54,7 @@ from ortools.sat.python import cp_model
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from valueloop.errors import OptimizeError
-from valueloop.optimize.base import SOLVED_STATUSES, Plan, check_search
+from valueloop.optimize.base import SOLVED_STATUSES, Plan, SearchSettings, cp_sat_name, solved_plan
 
 ASSIGNMENTS_SCHEMA = pa.schema(
     [
@@ -256,25 +254,9 @@ def option_costs(problem: MaintenanceProblem) -> OptionCosts:
 
 
 @dataclass(frozen=True, kw_only=True)
-class MaintenancePlanner:
-    """Plans overhauls with CP-SAT.
-
-    Attributes:
-        time_limit: longest time :meth:`solve` may take, in seconds (model building included).
-        workers: parallel CP-SAT search workers.
-        seed: random seed of the search; with one worker the plan is reproducible.
-    """
-
-    time_limit: float = 10.0
-    workers: int = 2
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        check_search(self.time_limit, self.workers, self.seed)
-
-    def single_worker(self) -> MaintenancePlanner:
-        """The same planner searching on one worker, whose plans are reproducible."""
-        return dataclasses.replace(self, workers=1)
+class MaintenancePlanner(SearchSettings):
+    """Plans overhauls with CP-SAT; ``workers`` are CP-SAT search workers (see
+    :class:`~valueloop.optimize.base.SearchSettings`)."""
 
     def solve(self, problem: MaintenanceProblem | Mapping[str, Any]) -> Plan:
         """Plan the overhauls of ``problem`` (a model, or its fields as plain data).
@@ -384,7 +366,6 @@ class AssignmentSolution:
         rows = np.arange(n_assets)
         objective = solver.objective_value * unit
         bound = solver.best_objective_bound * unit
-        gap = 0.0 if self.status == "OPTIMAL" else (objective - bound) / max(abs(objective), unit)
         assignments = pa.table(
             {
                 "asset": list(assets),
@@ -398,14 +379,14 @@ class AssignmentSolution:
             },
             schema=ASSIGNMENTS_SCHEMA,
         )
-        return Plan(
+        return solved_plan(
             status=self.status,
             objective=objective,
-            best_bound=bound,
-            gap=min(max(gap, 0.0), 1.0),
+            bound=bound,
+            scale=unit,
             solve_seconds=solver.wall_time,
             assignments=assignments,
-            solver=f"CP-SAT {version('ortools')}",
+            solver=cp_sat_name(),
             log=solver.response_stats(),
         )
 

@@ -17,14 +17,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib.metadata import version
 
 import numpy as np
 import pyarrow as pa
 from ortools.sat.python import cp_model
 
 from valueloop.errors import OptimizeError
-from valueloop.optimize.base import SOLVED_STATUSES, Plan
+from valueloop.optimize.base import SOLVED_STATUSES, Plan, cp_sat_name, solved_plan
 from valueloop.optimize.joint.costs import evaluate_line_plan
 from valueloop.optimize.joint.problem import LineProblem
 from valueloop.optimize.joint.windows import WindowChoices, WindowCosts, window_costs
@@ -335,15 +334,13 @@ def schedule_line(
         )
     assignments = _assignments(problem, line, solver)
     objective = evaluate_line_plan(problem, assignments).total
-    bound = min(solver.best_objective_bound * unit, objective)
-    gap = 0.0 if status == "OPTIMAL" else (objective - bound) / max(abs(objective), unit)
-    return Plan(
+    return solved_plan(
         status=status,
         objective=objective,
-        best_bound=bound,
-        gap=min(max(gap, 0.0), 1.0),
+        bound=solver.best_objective_bound * unit,
+        scale=unit,
         solve_seconds=solver.wall_time,
         assignments=assignments,
-        solver=f"CP-SAT {version('ortools')}",
+        solver=cp_sat_name(),
         log=solver.response_stats(),
     )

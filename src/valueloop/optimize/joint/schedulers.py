@@ -11,12 +11,10 @@ more.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass
-from typing import Self
 
-from valueloop.optimize.base import Plan, check_search
+from valueloop.optimize.base import Plan, SearchSettings
 from valueloop.optimize.joint.model import ProgressCallback, schedule_line
 from valueloop.optimize.joint.problem import LineProblem
 from valueloop.optimize.joint.windows import (
@@ -27,29 +25,7 @@ from valueloop.optimize.joint.windows import (
 
 
 @dataclass(frozen=True, kw_only=True)
-class _CpSatSearch:
-    """Search settings shared by the line schedulers.
-
-    Attributes:
-        time_limit: longest time :meth:`solve` may take, in seconds (model building included).
-        workers: parallel CP-SAT search workers.
-        seed: random seed of the search; with one worker the plan is reproducible.
-    """
-
-    time_limit: float = 10.0
-    workers: int = 2
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        check_search(self.time_limit, self.workers, self.seed)
-
-    def single_worker(self) -> Self:
-        """The same scheduler searching on one worker, whose plans are reproducible."""
-        return dataclasses.replace(self, workers=1)
-
-
-@dataclass(frozen=True, kw_only=True)
-class JointScheduler(_CpSatSearch):
+class JointScheduler(SearchSettings):
     """Places maintenance windows and production operations in one CP-SAT model.
 
     The objective, in the line's currency, is the orders' weighted tardiness plus each machine's
@@ -80,7 +56,7 @@ class JointScheduler(_CpSatSearch):
 
 
 @dataclass(frozen=True, kw_only=True)
-class SequentialScheduler(_CpSatSearch):
+class SequentialScheduler(SearchSettings):
     """Maintenance first, by expected cost alone; then production around the fixed windows.
 
     The plan's objective is scored by the same function as the joint plan's.

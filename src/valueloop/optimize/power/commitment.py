@@ -25,7 +25,6 @@ names the hours that cannot be balanced under the ramps, up/down times and initi
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -34,15 +33,9 @@ import pyarrow as pa
 from numpy.typing import NDArray
 
 from valueloop.errors import OptimizeError
-from valueloop.optimize.base import Plan, check_search
+from valueloop.optimize.base import Plan, SearchSettings, solved_plan
 from valueloop.optimize.power.fleet import DispatchProblem
-from valueloop.optimize.power.highs import (
-    LinearProgram,
-    ProgressCallback,
-    Solution,
-    relative_gap,
-    solver_name,
-)
+from valueloop.optimize.power.highs import LinearProgram, ProgressCallback, Solution, solver_name
 
 DISPATCH_SCHEMA = pa.schema(
     [
@@ -247,27 +240,17 @@ def _diagnose(problem: DispatchProblem, *, time_limit: float, threads: int, seed
 
 
 @dataclass(frozen=True, kw_only=True)
-class UnitCommitment:
+class UnitCommitment(SearchSettings):
     """Commits and dispatches a fleet at least cost with HiGHS (MILP; LP when all is fixed).
 
     Attributes:
-        time_limit: longest time :meth:`solve` may take, in seconds (model building included).
-        workers: HiGHS threads.
-        seed: HiGHS random seed; with one worker the plan is reproducible.
+        workers: HiGHS threads (one by default); the other search settings are
+            :class:`~valueloop.optimize.base.SearchSettings`'.
         on_progress: called with elapsed seconds, incumbent cost and bound on each better plan.
     """
 
-    time_limit: float = 10.0
     workers: int = 1
-    seed: int = 0
     on_progress: ProgressCallback | None = None
-
-    def __post_init__(self) -> None:
-        check_search(self.time_limit, self.workers, self.seed)
-
-    def single_worker(self) -> UnitCommitment:
-        """The same optimiser on one thread, whose plans are reproducible."""
-        return dataclasses.replace(self, workers=1)
 
     def solve(self, problem: DispatchProblem) -> Plan:
         """Commit and dispatch ``problem``; assignments follow :data:`DISPATCH_SCHEMA`.
@@ -310,10 +293,6 @@ class EconomicDispatch(UnitCommitment):
     plan's ``on`` column.
     """
 
-    def single_worker(self) -> EconomicDispatch:
-        """The same optimiser on one thread, whose plans are reproducible."""
-        return dataclasses.replace(self, workers=1)
-
     def solve(self, problem: DispatchProblem) -> Plan:
         """Dispatch ``problem``; raise :class:`~valueloop.errors.OptimizeError` if a unit is free.
 
@@ -354,12 +333,10 @@ def _plan(problem: DispatchProblem, columns: _Columns, solution: Solution) -> Pl
         },
         schema=DISPATCH_SCHEMA,
     )
-    bound = max(solution.bound, 0.0)  # costs are non-negative
-    return Plan(
+    return solved_plan(
         status=solution.status,
         objective=solution.objective,
-        best_bound=min(bound, solution.objective),
-        gap=relative_gap(solution.objective, bound),
+        bound=max(solution.bound, 0.0),  # costs are non-negative
         solve_seconds=solution.seconds,
         assignments=assignments,
         solver=solver_name(),

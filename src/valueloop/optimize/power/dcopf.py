@@ -11,7 +11,6 @@ prices are the balance rows' duals (money per MWh). Network data and flow conven
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from valueloop.errors import OptimizeError
-from valueloop.optimize.base import Plan, check_search
+from valueloop.optimize.base import Plan, SearchSettings, solved_plan
 from valueloop.optimize.power.highs import (
     LinearProgram,
     ProgressCallback,
@@ -56,27 +55,17 @@ def branch_susceptance(problem: DcOpfProblem) -> tuple[NDArray[np.float64], NDAr
 
 
 @dataclass(frozen=True, kw_only=True)
-class DcOpf:
+class DcOpf(SearchSettings):
     """Solves the DC optimal power flow of a network with HiGHS (LP, or QP for quadratic costs).
 
     Attributes:
-        time_limit: longest time :meth:`solve` may take, in seconds.
-        workers: HiGHS threads.
-        seed: HiGHS random seed (the LP/QP result does not depend on it).
+        workers: HiGHS threads (one by default); the seed is HiGHS's, on which the LP/QP result
+            does not depend (see :class:`~valueloop.optimize.base.SearchSettings`).
         on_progress: called once with the elapsed seconds, the cost and its bound when solved.
     """
 
-    time_limit: float = 10.0
     workers: int = 1
-    seed: int = 0
     on_progress: ProgressCallback | None = None
-
-    def __post_init__(self) -> None:
-        check_search(self.time_limit, self.workers, self.seed)
-
-    def single_worker(self) -> DcOpf:
-        """The same optimiser on one thread."""
-        return dataclasses.replace(self, workers=1)
 
     def solve(self, problem: DcOpfProblem) -> Plan:
         """Dispatch the generators of ``problem``; assignments follow :data:`OPF_SCHEMA`.
@@ -113,11 +102,10 @@ class DcOpf:
         angles = solution.values[theta]
         output = solution.values[power]
         prices = solution.row_duals[: len(problem.buses)]
-        return Plan(
+        return solved_plan(
             status=solution.status,
             objective=solution.objective,
-            best_bound=solution.bound,
-            gap=solution.gap,
+            bound=solution.bound,
             solve_seconds=solution.seconds,
             assignments=_assignments(problem, angles, output, prices),
             solver=solver_name(),

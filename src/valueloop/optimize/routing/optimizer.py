@@ -21,7 +21,6 @@ plan early enough for every run to reach it.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -45,7 +44,7 @@ from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import MaxRuntime, MultipleCriteria, NoImprovement, StoppingCriterion
 
 from valueloop.errors import ConfigError, OptimizeError
-from valueloop.optimize.base import Plan, check_search
+from valueloop.optimize.base import Plan, SearchSettings, solved_plan
 from valueloop.optimize.routing.bounds import distance_lower_bound, infeasibility_reasons
 from valueloop.optimize.routing.lp_bound import lp_lower_bound
 from valueloop.optimize.routing.problem import RoutingProblem
@@ -127,35 +126,29 @@ class _Progress(IteratedLocalSearchCallbacks):
 
 
 @dataclass(frozen=True, kw_only=True)
-class RouteOptimizer:
+class RouteOptimizer(SearchSettings):
     """Plans delivery routes with PyVRP (capacitated, optionally with time windows).
 
     Attributes:
-        time_limit: longest time :meth:`solve` may take, in seconds.
-        workers: independent searches run in parallel (processes), each from its own seed.
-        seed: seed of the first search.
+        workers: independent searches run in parallel (processes), each from its own seed, one
+            by default; ``seed`` is the first search's (see
+            :class:`~valueloop.optimize.base.SearchSettings`).
         patience: iterations without a better plan after which a search stops before the time
             limit; ``None`` searches until the time limit.
         bound_share: share of the time limit (at most :data:`BOUND_SECONDS`) given to the LP
             lower bound before the search; 0 keeps the cheap degree bound alone.
     """
 
-    time_limit: float = 10.0
     workers: int = 1
-    seed: int = 0
     patience: int | None = None
     bound_share: float = 0.1
 
     def __post_init__(self) -> None:
-        check_search(self.time_limit, self.workers, self.seed)
+        super().__post_init__()
         if not 0.0 <= self.bound_share < 1.0:
             raise ConfigError(f"bound_share must be in [0, 1), not {self.bound_share}")
         if self.patience is not None and self.patience < 1:
             raise ConfigError(f"patience must be at least 1 iteration, not {self.patience}")
-
-    def single_worker(self) -> RouteOptimizer:
-        """The same optimiser with one search, whose plans are reproducible (see module doc)."""
-        return dataclasses.replace(self, workers=1)
 
     def solve(
         self,
@@ -206,11 +199,10 @@ class RouteOptimizer:
         routes = solution_routes(best)
         objective = routes_distance(problem, routes)
         bound = min(bound, objective)
-        return Plan(
+        return solved_plan(
             status="FEASIBLE",
             objective=objective,
-            best_bound=bound,
-            gap=(objective - bound) / objective if objective > 0 else 0.0,
+            bound=bound,
             solve_seconds=time.perf_counter() - started,
             assignments=routes_table(problem, routes),
             solver=f"PyVRP {version('pyvrp')}",

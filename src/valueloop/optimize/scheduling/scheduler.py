@@ -13,16 +13,14 @@ solves the plain model with CP-SAT's default parameters, for comparison):
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass, field
-from importlib.metadata import version
 
 import pyarrow as pa
 from ortools.sat.python import cp_model
 
 from valueloop.errors import ConfigError, OptimizeError
-from valueloop.optimize.base import SOLVED_STATUSES, Plan, check_search
+from valueloop.optimize.base import SOLVED_STATUSES, Plan, SearchSettings, cp_sat_name, solved_plan
 from valueloop.optimize.scheduling.diagnose import conflicting_constraints
 from valueloop.optimize.scheduling.dispatch import best_dispatch
 from valueloop.optimize.scheduling.flat import FlatShop
@@ -30,8 +28,8 @@ from valueloop.optimize.scheduling.model import ShopModel, build_shop_model
 from valueloop.optimize.scheduling.precheck import infeasibility_reasons
 from valueloop.optimize.scheduling.problem import ShopProblem
 from valueloop.optimize.scheduling.search import (
+    PhaseSettings,
     Progress,
-    SearchSettings,
     default_search,
     two_phase_search,
 )
@@ -51,35 +49,28 @@ in time units."""
 
 
 @dataclass(frozen=True, kw_only=True)
-class ShopScheduler:
+class ShopScheduler(SearchSettings):
     """Schedules job-shops and flexible job-shops with CP-SAT.
 
     Attributes:
-        time_limit: longest time :meth:`solve` may take, in seconds (model building included).
-        workers: parallel CP-SAT search workers.
-        seed: random seed of the search and of the randomised dispatching rules.
+        time_limit: as in :class:`~valueloop.optimize.base.SearchSettings`, 60 s by default;
+            ``workers`` are CP-SAT workers and ``seed`` also seeds the dispatching rules.
         textbook: solve the plain model with default parameters and no hint (for comparison).
         dispatch_restarts: randomised dispatching runs tried for the starting schedule.
         on_progress: called at each better schedule (see :data:`Progress`), or None.
     """
 
     time_limit: float = 60.0
-    workers: int = 2
-    seed: int = 0
     textbook: bool = False
     dispatch_restarts: int = 20
     on_progress: Progress | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        check_search(self.time_limit, self.workers, self.seed)
+        super().__post_init__()
         if self.dispatch_restarts < 0:
             raise ConfigError(
                 f"dispatch_restarts must not be negative, not {self.dispatch_restarts}"
             )
-
-    def single_worker(self) -> ShopScheduler:
-        """The same scheduler searching on one worker, whose plans are reproducible."""
-        return dataclasses.replace(self, workers=1)
 
     def solve(self, problem: ShopProblem) -> Plan:
         """Schedule ``problem``; the plan's assignments follow :data:`ASSIGNMENTS_SCHEMA`.
@@ -112,7 +103,7 @@ class ShopScheduler:
                 f"building the shop model took longer than time_limit={self.time_limit} s: "
                 "raise time_limit"
             )
-        settings = SearchSettings(workers=self.workers, seed=self.seed, report=self.on_progress)
+        settings = PhaseSettings(workers=self.workers, seed=self.seed, report=self.on_progress)
         search = default_search if self.textbook else two_phase_search
         outcome = search(shop.model, settings, self.time_limit - spent)
         status = outcome.status
@@ -124,16 +115,13 @@ class ShopScheduler:
                 f"CP-SAT found no schedule for shop {problem.name or '(unnamed)'} "
                 f"(status {status}) within {self.time_limit} s: raise time_limit"
             )
-        objective, bound = outcome.objective, min(outcome.bound, outcome.objective)
-        gap = 0.0 if status == "OPTIMAL" or objective <= 0 else (objective - bound) / objective
-        return Plan(
+        return solved_plan(
             status=status,
-            objective=objective,
-            best_bound=bound,
-            gap=min(max(gap, 0.0), 1.0),
+            objective=outcome.objective,
+            bound=outcome.bound,
             solve_seconds=outcome.seconds,
             assignments=_assignments(outcome.solver, shop, flat),
-            solver=f"CP-SAT {version('ortools')}" + (" (textbook model)" if self.textbook else ""),
+            solver=cp_sat_name() + (" (textbook model)" if self.textbook else ""),
             log=outcome.solver.response_stats(),
         )
 

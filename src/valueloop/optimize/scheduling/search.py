@@ -39,7 +39,7 @@ class _ProgressCallback(cp_model.CpSolverSolutionCallback):
 
 
 @dataclass(frozen=True)
-class SearchSettings:
+class PhaseSettings:
     """Workers, seed and progress reporting shared by the phases of one search."""
 
     workers: int
@@ -68,7 +68,7 @@ class Outcome:
 
 def _run(
     model: cp_model.CpModel,
-    settings: SearchSettings,
+    settings: PhaseSettings,
     *,
     seconds: float,
     parameters: Mapping[str, object],
@@ -104,12 +104,12 @@ def _hint_everything(model: cp_model.CpModel, solver: cp_model.CpSolver) -> None
         model.add_hint(variable, solver.value(variable))
 
 
-def default_search(model: cp_model.CpModel, settings: SearchSettings, seconds: float) -> Outcome:
+def default_search(model: cp_model.CpModel, settings: PhaseSettings, seconds: float) -> Outcome:
     """One solve with CP-SAT's default parameters (the textbook comparison)."""
     return _run(model, settings, seconds=seconds, parameters={})
 
 
-def two_phase_search(model: cp_model.CpModel, settings: SearchSettings, seconds: float) -> Outcome:
+def two_phase_search(model: cp_model.CpModel, settings: PhaseSettings, seconds: float) -> Outcome:
     """The complete search, then neighbourhood search only (see the module documentation)."""
     first = _run(model, settings, seconds=seconds * PROOF_SHARE, parameters=SEARCH_PARAMETERS)
     remaining = seconds - first.seconds
