@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 
 from valueloop.act.workorders import Proposal
+from valueloop.analytics.records import GroundTruth
 from valueloop.optimize.base import Plan
-from valueloop.packs.aviation.ground_truth import GroundTruth
 from valueloop.schema import POINT_SCHEMA, dead_letters
 from valueloop.site import Site
 from valueloop.value.ledger import LedgerEntry

@@ -1,11 +1,18 @@
-"""Predictions as a table of the store: every remaining-life estimate with its model version."""
+"""Remaining life in the store: every estimate with its model version, and the truth where known.
+
+:class:`PredictionBook` keeps the predictions; :class:`GroundTruth` the true remaining life of each
+asset at an instant, known in a replay of run-to-failure data, so that a policy can be played
+against what really happened and a report can set each prediction beside the truth.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import pyarrow as pa
 
+from valueloop.errors import DataError
 from valueloop.store.duckdb import DuckDBStore
 
 PREDICTION_SCHEMA = pa.schema(
@@ -22,7 +29,15 @@ PREDICTION_SCHEMA = pa.schema(
     ]
 )
 
-_DDL = """
+_GROUND_TRUTH_DDL = """
+CREATE TABLE IF NOT EXISTS ground_truth (
+    asset VARCHAR PRIMARY KEY,
+    as_of TIMESTAMPTZ NOT NULL,
+    true_rul DOUBLE NOT NULL
+)
+"""
+
+_PREDICTIONS_DDL = """
 CREATE TABLE IF NOT EXISTS predictions (
     run_id VARCHAR NOT NULL,
     as_of TIMESTAMPTZ NOT NULL,
@@ -42,7 +57,7 @@ class PredictionBook:
 
     def __init__(self, store: DuckDBStore) -> None:
         self._store = store
-        store.execute(_DDL)
+        store.execute(_PREDICTIONS_DDL)
 
     def add(self, rows: pa.Table) -> None:
         """Append prediction rows of :data:`PREDICTION_SCHEMA`."""
@@ -63,3 +78,38 @@ class PredictionBook:
         return self._store.query(
             "SELECT * FROM predictions WHERE asset = ? ORDER BY as_of", [asset]
         ).cast(PREDICTION_SCHEMA)
+
+
+class GroundTruth:
+    """True remaining life (cycles) of each asset at an instant."""
+
+    def __init__(self, store: DuckDBStore) -> None:
+        self._store = store
+        store.execute(_GROUND_TRUTH_DDL)
+
+    def replace(self, assets: Sequence[str], as_of: datetime, true_rul: Sequence[float]) -> None:
+        """Set the true remaining life of ``assets`` at ``as_of``."""
+        rows = pa.table(
+            {
+                "asset": pa.array(list(assets), pa.string()),
+                "as_of": pa.array([as_of] * len(assets), pa.timestamp("us", tz="UTC")),
+                "true_rul": pa.array([float(v) for v in true_rul], pa.float64()),
+            }
+        )
+        self._store.execute(
+            "DELETE FROM ground_truth WHERE asset IN (SELECT unnest(?::VARCHAR[]))",
+            [list(assets)],
+        )
+        self._store.append("ground_truth", rows)
+
+    def for_assets(self, assets: Sequence[str]) -> list[float]:
+        """True remaining life of each of ``assets``, in order."""
+        rows = self._store.query(
+            "SELECT asset, true_rul FROM ground_truth WHERE asset IN (SELECT unnest(?::VARCHAR[]))",
+            [list(assets)],
+        ).to_pylist()
+        known = {row["asset"]: float(row["true_rul"]) for row in rows}
+        missing = [asset for asset in assets if asset not in known]
+        if missing:
+            raise DataError(f"no ground truth for {', '.join(missing[:5])}")
+        return [known[asset] for asset in assets]

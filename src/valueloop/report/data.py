@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from valueloop.analytics.records import GroundTruth
 from valueloop.api.convert import rows_as
 from valueloop.api.errors import NotFoundError
 from valueloop.api.models import AssetOut, LedgerOut, PlanDetail, PlanRowsOut, SummaryOut
@@ -14,14 +15,6 @@ from valueloop.api.routers.ledger import latest_ledger
 from valueloop.api.routers.plans import get_plan, get_plan_rows
 from valueloop.api.routers.summary import latest_summary
 from valueloop.site import Site
-
-_GROUND_TRUTH_DDL = """
-CREATE TABLE IF NOT EXISTS ground_truth (
-    asset VARCHAR PRIMARY KEY,
-    as_of TIMESTAMPTZ NOT NULL,
-    true_rul DOUBLE NOT NULL
-)
-"""
 
 _PREDICTED_VS_TRUE = """
 SELECT p.asset, p.rul, p.lower, p.upper, g.true_rul
@@ -65,7 +58,7 @@ class ReportData(BaseModel):
 
 def predicted_vs_true(site: Site) -> list[TruthPoint]:
     """Per asset, the newest prediction made at the instant its true remaining life is known."""
-    site.store.execute(_GROUND_TRUTH_DDL)
+    GroundTruth(site.store)  # the table exists even where no truth is known
     return rows_as(TruthPoint, site.store.query(_PREDICTED_VS_TRUE))
 
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pyarrow as pa
 
 from valueloop.act.workorders import OrderStatus, Proposal
+from valueloop.analytics.records import GroundTruth
 from valueloop.connectors.base import Delivery
 from valueloop.datasets.cmapss import load_true_rul
 from valueloop.engine.book import JobBook
@@ -37,7 +38,6 @@ from valueloop.optimize.maintenance import EngineOutlook, MaintenancePlanner, Ma
 from valueloop.optimize.records import MAINTENANCE_KIND
 from valueloop.packs.aviation.account import account
 from valueloop.packs.aviation.fleet import Fleet, fleets
-from valueloop.packs.aviation.ground_truth import GroundTruth
 from valueloop.packs.aviation.history import fleet_history
 from valueloop.packs.aviation.replay import OVERHAUL_ACTIONS, OVERHAUL_SIGNAL, CmapssReplaySource
 from valueloop.packs.aviation.rul import (
