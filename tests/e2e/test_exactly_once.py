@@ -32,7 +32,7 @@ pytestmark = pytest.mark.services
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = 42.5
-(FLOAT32,) = [s for s in SETPOINTS if s.name == "sp_float32_big_big"]
+(FLOAT32,) = [s for s in SETPOINTS if s.name == "sp_float32_ABCD"]
 
 SITE = """
 site: {{name: works}}
@@ -175,6 +175,6 @@ def test_a_crash_at_each_step_of_an_execution_writes_once(
         {
             "function": 16,
             "address": FLOAT32.address,
-            "values": encode(TARGET, "float32", "big", "big"),
+            "values": encode(TARGET, "float32", "ABCD"),
         }
     ], f"crash at {point}: the device received {received}"
