@@ -13,7 +13,7 @@ bands (:class:`~valueloop.analytics.calibration.BandConformal`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
@@ -27,7 +27,6 @@ from valueloop.analytics.features import require_columns
 from valueloop.analytics.rul import GradientBoostingRUL
 from valueloop.analytics.rul_base import RulModel
 from valueloop.analytics.sequence import SequenceRUL
-from valueloop.errors import ModelError
 
 _WEIGHTS = np.linspace(0, 1, 21)
 
@@ -50,6 +49,7 @@ def _best_weight(first: np.ndarray, second: np.ndarray, target: np.ndarray) -> f
     return float(_WEIGHTS[int(np.argmin(errors))])
 
 
+@dataclass(kw_only=True, eq=False)
 class EnsembleRUL(RulModel):
     """Weighted mean of a gradient-boosting and a 1D-CNN RUL model, with a conformal interval.
 
@@ -63,31 +63,10 @@ class EnsembleRUL(RulModel):
     file_format = "valueloop.rul-ensemble/1"
     version_prefix = "rul-ens"
 
-    def __init__(
-        self,
-        *,
-        gbm: Mapping[str, Any] | None = None,
-        sequence: Mapping[str, Any] | None = None,
-        weight: float | None = None,
-        cap: int = 125,
-        interval: float = 0.8,
-        calibration: float = 0.2,
-        bands: int = 4,
-        conditions: int = 1,
-        settings: Sequence[str] = (),
-        seed: int = 0,
-    ) -> None:
-        self.gbm = gbm
-        self.sequence = sequence
-        self.weight = weight
-        self.cap = cap
-        self.interval = interval
-        self.calibration = calibration
-        self.bands = bands
-        self.conditions = conditions
-        self.settings = list(settings)
-        self.seed = seed
-        self._fitted: _Fitted | None = None
+    gbm: Mapping[str, Any] | None = None
+    sequence: Mapping[str, Any] | None = None
+    weight: float | None = None
+    calibration: float = 0.2
 
     @property
     def members(self) -> tuple[GradientBoostingRUL, SequenceRUL]:
@@ -101,6 +80,7 @@ class EnsembleRUL(RulModel):
         ``train`` is as for :meth:`GradientBoostingRUL.fit
         <valueloop.analytics.rul.GradientBoostingRUL.fit>`.
         """
+        self._check_params()
         shared: dict[str, Any] = {
             "cap": self.cap,
             "interval": self.interval,
@@ -110,8 +90,6 @@ class EnsembleRUL(RulModel):
         gbm = GradientBoostingRUL(**{**shared, "seed": self.seed, **(self.gbm or {})})
         held_out = {"seed": self.seed, "calibration": self.calibration}
         sequence = SequenceRUL(**{**shared, **(self.sequence or {}), **held_out})
-        if not 0 < self.interval < 1 or not 0 <= (self.weight or 0) <= 1:
-            raise ModelError("invalid hyper-parameter: expected 0 < interval < 1, 0 <= weight <= 1")
         require_columns(train, ("unit", "cycle"))
         held = pa.array(split_units(train["unit"].to_numpy(), self.calibration, self.seed))
         sequence.fit(train)
@@ -153,6 +131,9 @@ class EnsembleRUL(RulModel):
         lower, upper = fitted.conformal.bounds(point)
         columns = [first["unit"], first["cycle"], *map(pa.array, (point, lower, upper))]
         return pa.Table.from_arrays(columns, schema=self.output_schema)
+
+    def _rules(self) -> dict[str, bool]:
+        return {**super()._rules(), "0 <= weight <= 1": 0 <= (self.weight or 0) <= 1}
 
     def _state(self) -> dict[str, Any]:
         """Both members' documents, the weight and the calibration."""

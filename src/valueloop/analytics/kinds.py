@@ -30,7 +30,7 @@ from __future__ import annotations
 import inspect
 import types
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, is_dataclass
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from valueloop.analytics.anomaly.base import StreamingDetector
@@ -153,7 +153,8 @@ def hyper_parameters(cls: type) -> dict[str, HyperParameter]:
         init = klass.__dict__.get("__init__")
         if init is None:
             continue
-        hints = get_type_hints(init)
+        # a dataclass's __init__ reads its fields' annotations where each field is declared
+        hints = get_type_hints(klass if is_dataclass(klass) else init)
         forwards = False
         for name, parameter in inspect.signature(init).parameters.items():
             if parameter.kind is inspect.Parameter.VAR_KEYWORD:

@@ -25,7 +25,6 @@ predict.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, Self
@@ -69,6 +68,7 @@ def _matrix(features: pa.Table) -> Vector:
     return np.column_stack([features[name].to_numpy() for name in features.column_names[1:]])
 
 
+@dataclass(kw_only=True, eq=False)
 class GradientBoostingRUL(RulModel):
     """LightGBM RUL model of run-to-failure fleets; see the module docstring for the method.
 
@@ -85,41 +85,15 @@ class GradientBoostingRUL(RulModel):
     version_prefix = "rul-gbm"
     load_errors = (ValueError, KeyError, TypeError, lgb.basic.LightGBMError)
 
-    def __init__(
-        self,
-        *,
-        window: int = 30,
-        cap: int = 125,
-        interval: float = 0.8,
-        n_estimators: int = 300,
-        learning_rate: float = 0.05,
-        num_leaves: int = 15,
-        min_child_samples: int = 100,
-        feature_fraction: float = 0.5,
-        bagging_fraction: float = 0.8,
-        folds: int = 4,
-        bands: int = 4,
-        conditions: int = 1,
-        settings: Sequence[str] = (),
-        seed: int = 0,
-        threads: int = 2,
-    ) -> None:
-        self.window = window
-        self.cap = cap
-        self.interval = interval
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.num_leaves = num_leaves
-        self.min_child_samples = min_child_samples
-        self.feature_fraction = feature_fraction
-        self.bagging_fraction = bagging_fraction
-        self.folds = folds
-        self.bands = bands
-        self.conditions = conditions
-        self.settings = list(settings)
-        self.seed = seed
-        self.threads = threads
-        self._fitted: _Fitted | None = None
+    window: int = 30
+    n_estimators: int = 300
+    learning_rate: float = 0.05
+    num_leaves: int = 15
+    min_child_samples: int = 100
+    feature_fraction: float = 0.5
+    bagging_fraction: float = 0.8
+    folds: int = 4
+    threads: int = 2
 
     def fit(self, train: pa.Table) -> Self:
         """Learn from run-to-failure histories: every unit's last row is its failure cycle.
@@ -184,19 +158,13 @@ class GradientBoostingRUL(RulModel):
             upper_shift=tuple(state["upper_shift"]),
         )
 
-    def _check_params(self) -> None:
-        checks = {
+    def _rules(self) -> dict[str, bool]:
+        return {
+            **super()._rules(),
             "window >= 1": self.window >= 1,
-            "cap > 0": self.cap > 0,
-            "0 < interval < 1": 0 < self.interval < 1,
             "n_estimators >= 1": self.n_estimators >= 1,
             "folds >= 2": self.folds >= 2,
-            "bands >= 1": self.bands >= 1,
-            "conditions >= 1": self.conditions >= 1,
         }
-        for rule, ok in checks.items():
-            if not ok:
-                raise ModelError(f"invalid hyper-parameter: expected {rule}")
 
     def _booster(self, x: Vector, target: Vector, quantile: float | None) -> lgb.Booster:
         params: dict[str, Any] = {

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +37,6 @@ from valueloop.analytics.conditions import (
     normalise_training,
 )
 from valueloop.analytics.rul_base import RulModel
-from valueloop.errors import ModelError
 
 Vector = npt.NDArray[np.float64]
 _CYCLE_SCALE = 100.0  # cycles per unit of the cycle input channel
@@ -89,6 +88,7 @@ class _Fitted:
     conformal: BandConformal
 
 
+@dataclass(kw_only=True, eq=False)
 class SequenceRUL(RulModel):
     """1D-CNN RUL model of run-to-failure fleets; see the module docstring for the method.
 
@@ -104,39 +104,14 @@ class SequenceRUL(RulModel):
     version_prefix = "rul-cnn"
     load_errors = (ValueError, KeyError, TypeError, RuntimeError)
 
-    def __init__(
-        self,
-        *,
-        window: int = 30,
-        cap: int = 125,
-        interval: float = 0.8,
-        channels: int = 16,
-        dropout: float = 0.2,
-        epochs: int = 30,
-        batch_size: int = 512,
-        learning_rate: float = 0.001,
-        calibration: float = 0.2,
-        bands: int = 4,
-        conditions: int = 1,
-        settings: Sequence[str] = (),
-        seed: int = 0,
-        threads: int = 2,
-    ) -> None:
-        self.window = window
-        self.cap = cap
-        self.interval = interval
-        self.channels = channels
-        self.dropout = dropout
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.calibration = calibration
-        self.bands = bands
-        self.conditions = conditions
-        self.settings = list(settings)
-        self.seed = seed
-        self.threads = threads
-        self._fitted: _Fitted | None = None
+    window: int = 30
+    channels: int = 16
+    dropout: float = 0.2
+    epochs: int = 30
+    batch_size: int = 512
+    learning_rate: float = 0.001
+    calibration: float = 0.2
+    threads: int = 2
 
     def fit(self, train: pa.Table) -> Self:
         """Learn from run-to-failure histories: every unit's last row is its failure cycle.
@@ -203,20 +178,14 @@ class SequenceRUL(RulModel):
             conformal=BandConformal.from_dict(state["conformal"]),
         )
 
-    def _check_params(self) -> None:
-        checks = {
+    def _rules(self) -> dict[str, bool]:
+        return {
+            **super()._rules(),
             "window >= 1": self.window >= 1,
-            "cap > 0": self.cap > 0,
-            "0 < interval < 1": 0 < self.interval < 1,
             "epochs >= 1": self.epochs >= 1,
             "0 < calibration < 1": 0 < self.calibration < 1,
             "0 <= dropout < 1": 0 <= self.dropout < 1,
-            "bands >= 1": self.bands >= 1,
-            "conditions >= 1": self.conditions >= 1,
         }
-        for rule, ok in checks.items():
-            if not ok:
-                raise ModelError(f"invalid hyper-parameter: expected {rule}")
 
     def _network(self, inputs: int) -> _Network:
         return _Network(inputs, self.window, self.channels, self.dropout)
