@@ -14,14 +14,15 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import version
-from typing import Protocol, Self, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 import pyarrow as pa
+from pydantic import BaseModel, ValidationError
 
-from valueloop.errors import ConfigError
+from valueloop.errors import ConfigError, OptimizeError
 
 SOLVED_STATUSES = ("OPTIMAL", "FEASIBLE")
 """Statuses of a plan that can be carried out: proven optimal, or feasible within the gap."""
@@ -31,6 +32,7 @@ TIME_SLACK_SECONDS = 1.0
 
 ProblemT_contra = TypeVar("ProblemT_contra", contravariant=True)
 ProblemT = TypeVar("ProblemT")
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,19 @@ def solved_plan(
         solver=solver,
         log=log,
     )
+
+
+def as_problem(kind: type[ModelT], problem: ModelT | Mapping[str, Any], what: str) -> ModelT:
+    """``problem`` as a ``kind``: itself, or its fields as plain data validated into one.
+
+    Raises :class:`~valueloop.errors.OptimizeError` naming the ``what`` problem if invalid.
+    """
+    if isinstance(problem, kind):
+        return problem
+    try:
+        return kind.model_validate(problem)
+    except ValidationError as err:
+        raise OptimizeError(f"invalid {what} problem: {err}") from err
 
 
 def cp_sat_name() -> str:

@@ -51,10 +51,17 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import ArrayLike, NDArray
 from ortools.sat.python import cp_model
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from valueloop.errors import OptimizeError
-from valueloop.optimize.base import SOLVED_STATUSES, Plan, SearchSettings, cp_sat_name, solved_plan
+from valueloop.optimize.base import (
+    SOLVED_STATUSES,
+    Plan,
+    SearchSettings,
+    as_problem,
+    cp_sat_name,
+    solved_plan,
+)
 
 ASSIGNMENTS_SCHEMA = pa.schema(
     [
@@ -267,7 +274,7 @@ class MaintenancePlanner(SearchSettings):
         within ``time_limit``.
         """
         started = time.perf_counter()
-        problem = _as_problem(problem)
+        problem = as_problem(MaintenanceProblem, problem, "maintenance")
         options = option_costs(problem)
         n_engines, n_days = options.service.shape
         assignment = AssignmentModel.build(options, np.full(n_days, problem.crew_per_day))
@@ -389,15 +396,6 @@ class AssignmentSolution:
             solver=cp_sat_name(),
             log=solver.response_stats(),
         )
-
-
-def _as_problem(problem: MaintenanceProblem | Mapping[str, Any]) -> MaintenanceProblem:
-    if isinstance(problem, MaintenanceProblem):
-        return problem
-    try:
-        return MaintenanceProblem.model_validate(problem)
-    except ValidationError as err:
-        raise OptimizeError(f"invalid maintenance problem: {err}") from err
 
 
 def validate_maintenance_plan(problem: MaintenanceProblem, plan: Plan) -> list[str]:

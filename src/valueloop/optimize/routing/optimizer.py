@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any
 
-from pydantic import ValidationError
 from pyvrp import (
     CostEvaluator,
     IteratedLocalSearchCallbacks,
@@ -44,7 +43,7 @@ from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import MaxRuntime, MultipleCriteria, NoImprovement, StoppingCriterion
 
 from valueloop.errors import ConfigError, OptimizeError
-from valueloop.optimize.base import Plan, SearchSettings, solved_plan
+from valueloop.optimize.base import Plan, SearchSettings, as_problem, solved_plan
 from valueloop.optimize.routing.bounds import distance_lower_bound, infeasibility_reasons
 from valueloop.optimize.routing.lp_bound import lp_lower_bound
 from valueloop.optimize.routing.problem import RoutingProblem
@@ -165,7 +164,7 @@ class RouteOptimizer(SearchSettings):
         infeasible, or if no feasible plan is found within ``time_limit``.
         """
         started = time.perf_counter()
-        problem = _as_problem(problem)
+        problem = as_problem(RoutingProblem, problem, "routing")
         reasons = infeasibility_reasons(problem)
         if reasons:
             raise OptimizeError(
@@ -233,12 +232,3 @@ def _no_plan_message(problem: RoutingProblem, best: Solution, time_limit: float)
         f"{', '.join(found) or 'infeasible'}): add vehicles, widen the time windows or raise "
         "time_limit"
     )
-
-
-def _as_problem(problem: RoutingProblem | Mapping[str, Any]) -> RoutingProblem:
-    if isinstance(problem, RoutingProblem):
-        return problem
-    try:
-        return RoutingProblem.model_validate(problem)
-    except ValidationError as err:
-        raise OptimizeError(f"invalid routing problem: {err}") from err
