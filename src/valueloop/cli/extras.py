@@ -29,6 +29,7 @@ PLATFORM_MODULES = frozenset(
         "pint",
         "weasyprint",
         "pvlib",
+        "tsdownsample",
         # what FastAPI brings with it, imported by the API too
         "starlette",
     }
