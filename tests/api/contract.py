@@ -49,6 +49,11 @@ CONFIG = """
 # server gave, an asset or set-point the site does not have, a time outside 1970-2200.
 [checks.positive_data_acceptance]
 expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
+
+# The event stream answers at once with max_seconds=0; any other value holds it open that long.
+[[operations]]
+include-path = "/api/events"
+parameters = { max_seconds = 0 }
 """
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 

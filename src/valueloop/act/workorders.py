@@ -29,6 +29,7 @@ from typing import Any
 import pyarrow as pa
 
 from valueloop.errors import ActionError
+from valueloop.events import announce
 from valueloop.store.appendonly import AppendOnlyLog
 from valueloop.store.duckdb import DuckDBStore
 
@@ -247,6 +248,7 @@ class WorkOrders:
                 }
             )
             self._store.append("work_orders", rows)
+            announce(self._store, "workorder", lambda: map(self.get, ids))
         return ids
 
     def sources(self, prefix: str) -> set[str]:
@@ -373,7 +375,9 @@ class WorkOrders:
                     f"work order {order_id} changed while being decided; it is no longer "
                     f"{current.value}"
                 )
-            return self.get(order_id)
+            moved = self.get(order_id)
+            announce(self._store, "workorder", lambda: [moved])
+            return moved
 
     def approve(self, order_id: str, *, actor: str, comment: str = "") -> dict[str, Any]:
         """Approve a proposed work order (no policy: :class:`~valueloop.act.desk.ActionDesk`)."""

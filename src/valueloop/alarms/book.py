@@ -39,6 +39,7 @@ from valueloop.alarms.definitions import (
 )
 from valueloop.alarms.evaluate import to_micros
 from valueloop.errors import ActionError
+from valueloop.events import announce
 from valueloop.store.appendonly import AppendOnlyLog
 from valueloop.store.duckdb import DuckDBStore
 
@@ -89,6 +90,7 @@ _CLEAR = """
 UPDATE alarms SET state = CASE state WHEN 'unack' THEN 'rtn_unack' ELSE 'normal' END,
                   cleared_at = ?, value_at_clear = ?
 WHERE key = ? AND state IN ('unack', 'acked') AND raised_at < ?
+RETURNING alarm_id
 """
 
 _WITH_FLAGS = """
@@ -173,16 +175,17 @@ class AlarmBook:
         or this very alarm was raised before; a clear moves the point's active alarm raised before
         it from ``unack`` to ``rtn_unack`` or from ``acked`` to ``normal``.
         """
-        changed = 0
+        changed: list[str] = []
         with _decisions:
             for transition in transitions:
                 _aware(transition.ts, "transition time")
                 alarm = transition.alarm
                 if transition.kind == "activate":
-                    changed += self._store.execute(
+                    raised = alarm_id(alarm.key, transition.ts)
+                    if self._store.execute(
                         _RAISE,
                         [
-                            alarm_id(alarm.key, transition.ts),
+                            raised,
                             alarm.key,
                             alarm.name,
                             alarm.asset,
@@ -196,13 +199,16 @@ class AlarmBook:
                             alarm.description,
                             alarm.key,
                         ],
-                    )
+                    ):
+                        changed.append(raised)
                 else:
-                    changed += self._store.execute(
+                    cleared = self._store.query(
                         _CLEAR,
                         [transition.ts, _number(transition.value), alarm.key, transition.ts],
                     )
-        return changed
+                    changed += cleared.column("alarm_id").to_pylist()
+            self._announce(changed)
+        return len(changed)
 
     def raise_event(self, alarm: EventAlarm, at: datetime, value: float | None = None) -> str:
         """Raise an event alarm at ``at`` (returned to normal at once); return its id."""
@@ -225,6 +231,7 @@ class AlarmBook:
             ).to_pylist()
             for point in ended:
                 self._unshelve_point(point["key"])
+            self._announce([point["shelved_alarm_id"] for point in ended])
             self.audit.append(
                 [
                     {
@@ -271,7 +278,7 @@ class AlarmBook:
             self._record(
                 actor, "acknowledge", alarm_id, {"from": current.value, "to": to.value}, at, comment
             )
-            return self.get(alarm_id)
+            return self._changed(alarm_id)
 
     def shelve(
         self, alarm_id: str, *, actor: str, until: datetime, at: datetime, comment: str = ""
@@ -295,7 +302,7 @@ class AlarmBook:
             self._store.execute(_SET_SHELF, [key, until, actor, alarm_id])
             detail = {"key": key, "until": until.isoformat()}
             self._record(actor, "shelve", alarm_id, detail, at, comment)
-            return self.get(alarm_id)
+            return self._changed(alarm_id)
 
     def unshelve(
         self, alarm_id: str, *, actor: str, at: datetime, comment: str = ""
@@ -309,7 +316,7 @@ class AlarmBook:
             self._unshelve_point(alarm["key"])
             detail = {"key": alarm["key"], "until": alarm["shelved_until"].isoformat()}
             self._record(actor, "unshelve", alarm_id, detail, at, comment)
-            return self.get(alarm_id)
+            return self._changed(alarm_id)
 
     def set_out_of_service(
         self, key: str, *, actor: str, flag: bool, at: datetime, comment: str = ""
@@ -412,6 +419,16 @@ class AlarmBook:
         if not actor.strip():
             raise ActionError("an actor is required to act on an alarm")
         _aware(at, "action time")
+
+    def _announce(self, alarm_ids: Sequence[str]) -> None:
+        """Announce the alarms ``alarm_ids`` as changed (see :mod:`valueloop.events`)."""
+        announce(self._store, "alarm", lambda: map(self.get, dict.fromkeys(alarm_ids)))
+
+    def _changed(self, alarm_id: str) -> dict[str, Any]:
+        """An alarm an operator just changed, as it is now, announced."""
+        alarm = self.get(alarm_id)
+        announce(self._store, "alarm", lambda: [alarm])
+        return alarm
 
     def _unshelve_point(self, key: str) -> None:
         self._store.execute(

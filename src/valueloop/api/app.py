@@ -32,7 +32,9 @@ from valueloop.api.routers import (
     audit,
     connectors,
     contracts,
+    dashboards,
     deadletters,
+    events,
     ingest,
     jobs,
     ledger,
@@ -42,6 +44,8 @@ from valueloop.api.routers import (
     predictions,
     series,
     summary,
+    tree,
+    trends,
     users,
     value,
     workorders,
@@ -53,6 +57,7 @@ from valueloop.site import Site
 
 ROUTERS = (
     me.router,
+    tree.router,
     assets.router,
     series.router,
     predictions.router,
@@ -70,6 +75,9 @@ ROUTERS = (
     jobs.router,
     summary.router,
     users.router,
+    trends.router,
+    events.router,
+    dashboards.router,
 )
 
 _TOKEN_IN_QUERY = re.compile(r"(token=)[^&\s]*")

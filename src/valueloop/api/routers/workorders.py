@@ -38,7 +38,7 @@ def _order(site: Site, order_id: str) -> dict[str, Any]:
         raise NotFoundError(str(err)) from err
 
 
-def _out(
+def order_out(
     site: Site, order: dict[str, Any], entries: list[dict[str, Any]] | None = None
 ) -> WorkOrderOut:
     """An order with who approved it and how many approvals its policy asks for.
@@ -66,7 +66,7 @@ def list_work_orders(
         lambda order: (order["due_at"], order["asset"], order["order_id"]),
     )
     approvals = site.work_orders.approvals([order["order_id"] for order in orders])
-    return [_out(site, order, approvals[order["order_id"]]) for order in orders]
+    return [order_out(site, order, approvals[order["order_id"]]) for order in orders]
 
 
 @router.post(
@@ -102,13 +102,13 @@ def propose_work_order(body: WorkOrderIn, site: SiteDep, principal: Operator) ->
             due_at=body.due_at,
             actor=principal.name,
         )
-    return _out(site, order)
+    return order_out(site, order)
 
 
 @router.get("/{order_id}")
 def get_work_order(order_id: str, site: SiteDep) -> WorkOrderOut:
     """One work order."""
-    return _out(site, _order(site, order_id))
+    return order_out(site, _order(site, order_id))
 
 
 def _decide(
@@ -122,7 +122,7 @@ def _decide(
         role=principal.role,
         comment=body.comment if body is not None else "",
     )
-    return _out(site, order)
+    return order_out(site, order)
 
 
 @router.post(
@@ -161,7 +161,7 @@ def roll_back_work_order(
     order = site.actions.rollback(
         order_id, actor=principal.name, reason=body.reason if body is not None else ""
     )
-    return _out(site, order)
+    return order_out(site, order)
 
 
 @router.post(
@@ -181,7 +181,7 @@ def complete_work_order(
         duration_h=body.duration_h,
         findings=body.findings,
     )
-    return _out(site, order)
+    return order_out(site, order)
 
 
 @router.get("/{order_id}/audit")
