@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +53,18 @@ class Pack:
     def site(self) -> SiteConfig:
         """The pack's validated site description."""
         return load_site(self.site_file)
+
+
+def lazy(target: str) -> Callable[..., Any]:
+    """A hook that imports ``target`` (``module:function``) when first called, so that finding a
+    pack stays cheap."""
+    module, _, name = target.partition(":")
+
+    def hook(*args: Any) -> Any:
+        return getattr(import_module(module), name)(*args)
+
+    hook.__qualname__ = target
+    return hook
 
 
 def available_packs() -> dict[str, Pack]:
