@@ -25,6 +25,8 @@ SPIKE = 41_234
 """The second whose reading is far above the rest."""
 BAD = 30_000
 """The second whose reading is NaN (bad quality)."""
+UNSURE = (50_000, 51_000)
+"""Seconds after :data:`START` whose readings are of uncertain quality."""
 
 
 def _readings(series: int) -> pa.Table:
@@ -40,7 +42,7 @@ def _readings(series: int) -> pa.Table:
             "series_id": pa.array(np.full(len(seconds), series), pa.int32()),
             "ts": pa.array(stamps, pa.timestamp("us", tz="UTC")),
             "value": pa.array(values, pa.float64()),
-            "quality": pa.array(np.zeros(len(seconds)), pa.uint8()),
+            "quality": pa.array((seconds >= UNSURE[0]) & (seconds < UNSURE[1]), pa.uint8()),
         },
         schema=POINT_SCHEMA,
     )
@@ -75,6 +77,12 @@ def test_a_wide_range_is_drawn_from_buckets_keeping_its_spike_and_hole(tmp_path:
     assert max(values) == 50.0  # the spike survives
     assert min(values) == min(np.sin(np.arange(SECONDS) / 3_000.0))
     bucket_ms = SECONDS * 1000 / (4 * 400)
+    unsure = [point[0] for point in points if point[2] == Quality.UNCERTAIN]
+    assert unsure and all(
+        _ms(UNSURE[0]) - bucket_ms <= ms < _ms(UNSURE[1]) + bucket_ms for ms in unsure
+    )
+    bad = [point[0] for point in points if point[2] == Quality.BAD]
+    assert all(abs(ms - _ms(BAD)) < bucket_ms for ms in bad)
     ((gap_start, gap_end),) = trace["gaps"]
     assert abs(gap_start - _ms(HOLE[0])) <= 2 * bucket_ms
     assert abs(gap_end - _ms(HOLE[1])) <= 2 * bucket_ms
@@ -120,6 +128,7 @@ def test_many_series_side_by_side_and_the_bounds(tmp_path: Path) -> None:
             "unknown series": status(series=[flow, 9_999]),
             "backwards": status(start=end, end=START),
         }
+        years = status(start=START - timedelta(days=3 * 365), width=100)  # day-wide buckets
         unsigned = client.get("/api/trends", params={"series": flow, "start": START, "end": end})
     assert [trace["series_id"] for trace in body["series"]] == ids
     empty = [trace for trace in body["series"] if trace["series_id"] != flow]
@@ -131,4 +140,5 @@ def test_many_series_side_by_side_and_the_bounds(tmp_path: Path) -> None:
         "unknown series": 404,
         "backwards": 422,
     }
+    assert years == 200
     assert unsigned.status_code == 401

@@ -55,12 +55,12 @@ class ReferenceStore:
 
     def downsample(self, series: Sequence[int], every: timedelta) -> list[dict[str, object]]:
         width = every // timedelta(microseconds=1)
-        buckets: dict[tuple[int, int], list[tuple[int, float]]] = {}
-        for sid, ts, value, _ in self.rows(series):
-            buckets.setdefault((sid, ts - ts % width), []).append((ts, value))
+        buckets: dict[tuple[int, int], list[tuple[int, float, int]]] = {}
+        for sid, ts, value, quality in self.rows(series):
+            buckets.setdefault((sid, ts - ts % width), []).append((ts, value, quality))
         result = []
         for (sid, start), members in sorted(buckets.items()):
-            finite = [(ts, v) for ts, v in members if math.isfinite(v)]
+            finite = [(ts, v) for ts, v, _ in members if math.isfinite(v)]
             values = [v for _, v in finite]
             result.append(
                 {
@@ -71,6 +71,7 @@ class ReferenceStore:
                     "max": max(values) if values else None,
                     "last": max(finite)[1] if finite else None,
                     "count": len(members),
+                    "worst": max(quality for _, _, quality in members),
                 }
             )
         return result

@@ -127,16 +127,18 @@ def test_range_reads_are_half_open(store: TimeSeriesStore) -> None:
 def test_downsample_aligned_buckets_without_empty_ones(store: TimeSeriesStore) -> None:
     rows = [(7, T0 + timedelta(minutes=m), float(m), 0) for m in (0, 10, 50, 130)]
     rows += [(7, T0 + timedelta(minutes=20), math.nan, 0), (8, T0 + timedelta(minutes=5), 1.0, 0)]
+    rows += [(7, T0 + timedelta(minutes=140), 9.0, 1)]
     write(store, rows)
     buckets = store.downsample(
-        [7], None, None, timedelta(hours=1), ("avg", "min", "max", "last", "count")
+        [7], None, None, timedelta(hours=1), ("avg", "min", "max", "last", "count", "worst")
     )
     assert buckets.column("bucket").to_pylist() == [T0, T0 + timedelta(hours=2)]
-    assert buckets.column("avg").to_pylist() == [20.0, 130.0]
-    assert buckets.column("min").to_pylist() == [0.0, 130.0]
+    assert buckets.column("avg").to_pylist() == [20.0, 69.5]
+    assert buckets.column("min").to_pylist() == [0.0, 9.0]
     assert buckets.column("max").to_pylist() == [50.0, 130.0]
-    assert buckets.column("last").to_pylist() == [50.0, 130.0]
-    assert buckets.column("count").to_pylist() == [4, 1]
+    assert buckets.column("last").to_pylist() == [50.0, 9.0]
+    assert buckets.column("count").to_pylist() == [4, 2]
+    assert buckets.column("worst").to_pylist() == [2, 1]  # the NaN is stored bad
     window = store.downsample(
         [7, 8],
         T0 + timedelta(minutes=5),
@@ -262,11 +264,11 @@ def test_every_backend_matches_the_reference(
             None,
             None,
             timedelta(minutes=every_minutes),
-            ("avg", "min", "max", "last", "count"),
+            ("avg", "min", "max", "last", "count", "worst"),
         ).to_pylist()
         expected = reference.downsample(series, timedelta(minutes=every_minutes))
-        assert [(b["series_id"], b["bucket"], b["count"]) for b in buckets] == [
-            (b["series_id"], b["bucket"], b["count"]) for b in expected
+        assert [(b["series_id"], b["bucket"], b["count"], b["worst"]) for b in buckets] == [
+            (b["series_id"], b["bucket"], b["count"], b["worst"]) for b in expected
         ]
         for agg in ("avg", "min", "max", "last"):
             assert _same_values([b[agg] for b in buckets], [b[agg] for b in expected]), agg

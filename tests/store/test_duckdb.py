@@ -83,3 +83,15 @@ def test_negative_and_huge_series_ids_stay_idempotent(store: DuckDBStore) -> Non
     again = store.write(batch)
     assert (again.inserted, again.replaced) == (0, 2)
     assert store.read([-5, 2**31 - 1]).num_rows == 2
+
+
+def test_buckets_may_be_a_day_and_a_half_wide(store: DuckDBStore) -> None:
+    store.write(points([(1, T0 + timedelta(hours=12 * i), float(i), 0) for i in range(8)]))
+    buckets = store.downsample([1], None, None, timedelta(hours=36), ("min", "count"))
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    first = epoch + (T0 - epoch) // timedelta(hours=36) * timedelta(hours=36)
+    assert buckets.column("bucket").to_pylist() == [
+        first + timedelta(hours=36 * n) for n in range(3)
+    ]
+    assert sum(buckets.column("count").to_pylist()) == 8
+    assert buckets.column("min").to_pylist()[0] == 0.0

@@ -8,7 +8,9 @@
 - NaN and infinite values are kept with quality bad (2), never dropped.
 - A batch with a timestamp outside 1970-01-01..2200-01-01 UTC is refused whole, with an error
   naming the column and row (the ingest pipeline dead-letters such rows before they get here).
-- Downsampling buckets are aligned to the UTC epoch; buckets without points are absent.
+- Downsampling buckets are aligned to the UTC epoch; buckets without points are absent. ``avg``,
+  ``min``, ``max`` and ``last`` take the finite values only, ``count`` counts every point and
+  ``worst`` is the worst quality of a bucket's points (the highest :class:`Quality`).
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ from valueloop.schema import POINT_SCHEMA, Quality, schema_problem
 EARLIEST_US = 0  # 1970-01-01T00:00:00Z, in microseconds since the epoch
 LATEST_US = 7_258_118_400_000_000  # 2200-01-01T00:00:00Z, excluded
 
-Aggregate = Literal["avg", "min", "max", "last", "count"]
-AGGREGATES: tuple[Aggregate, ...] = ("avg", "min", "max", "last", "count")
+Aggregate = Literal["avg", "min", "max", "last", "count", "worst"]
+AGGREGATES: tuple[Aggregate, ...] = ("avg", "min", "max", "last", "count", "worst")
 DEFAULT_AGGREGATES: tuple[Aggregate, ...] = ("avg", "min", "max", "last")
 
 

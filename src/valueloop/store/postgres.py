@@ -104,6 +104,7 @@ _BUCKET_COLUMNS: tuple[tuple[str, Kind], ...] = (
     ("low", "float8"),
     ("high", "float8"),
     ("last", "float8"),
+    ("worst", "int2"),
 )
 _HEAVY_COLUMNS: tuple[tuple[str, Kind], ...] = (("number", "int8"), ("value", "float8"))
 
@@ -553,7 +554,8 @@ class PostgresStore:
         """Aggregate per series and UTC-aligned bucket of width ``every``; no empty buckets.
 
         ``avg``, ``min``, ``max`` and ``last`` (the value of the latest point) take the finite
-        values only and are null without one; ``count`` counts every point. Each series is
+        values only and are null without one; ``count`` counts every point, ``worst`` is the
+        highest quality code among them. Each series is
         aggregated on its own, its points ordered by bucket and time so that sums add in time
         order; ``last`` gathers a bucket's finite values into an array, so a bucket of tens of
         millions of points costs that much memory on the server.
@@ -576,8 +578,9 @@ class PostgresStore:
                 "count(*) FILTER (WHERE finite AND abs(value) >= %(huge)s) AS huge, "
                 "coalesce(min(value) FILTER (WHERE finite), 0) AS low, "
                 "coalesce(max(value) FILTER (WHERE finite), 0) AS high, coalesce((array_agg(value) "
-                "FILTER (WHERE finite))[count(*) FILTER (WHERE finite)], 0) AS last "
-                "FROM (SELECT date_bin(%(every)s, ts, %(epoch)s) AS bucket, ts, value, {finite} "
+                "FILTER (WHERE finite))[count(*) FILTER (WHERE finite)], 0) AS last, "
+                "max(quality) AS worst FROM (SELECT date_bin(%(every)s, ts, %(epoch)s) AS bucket, "
+                "ts, value, quality, {finite} "
                 "AS finite FROM {points} WHERE series_id = s.series_id{within} "
                 "ORDER BY bucket, ts) AS binned GROUP BY bucket) AS b "
                 "ORDER BY s.series_id, b.bucket"
@@ -600,6 +603,7 @@ class PostgresStore:
             "max": pa.array(found["high"], pa.float64(), mask=empty),
             "last": pa.array(found["last"], pa.float64(), mask=empty),
             "count": pa.array(found["points"], pa.int64()),
+            "worst": pa.array(found["worst"], POINT_SCHEMA.field("quality").type),
         }
         return pa.table(
             [

@@ -52,6 +52,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EARLIEST, LATEST = EPOCH, datetime(2200, 1, 1, tzinfo=UTC)  # where check() expects every ts
 
 _MICROSECOND = timedelta(microseconds=1)
+_AGGREGATE_TYPES = {"count": pa.int64(), "worst": POINT_SCHEMA.field("quality").type}
 _DUPLICATES = (
     "SELECT coalesce(sum(copies - 1), 0) FROM (SELECT count(*) AS copies FROM {}_points "
     "GROUP BY series_id, ts HAVING count(*) > 1)"
@@ -85,7 +86,7 @@ def _bucket_schema(aggs: Sequence[Aggregate]) -> pa.Schema:
         [
             pa.field("series_id", pa.int32()),
             pa.field("bucket", pa.timestamp("us", tz="UTC")),
-            *(pa.field(agg, pa.int64() if agg == "count" else pa.float64()) for agg in aggs),
+            *(pa.field(agg, _AGGREGATE_TYPES.get(agg, pa.float64())) for agg in aggs),
         ]
     )
 

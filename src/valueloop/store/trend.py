@@ -2,12 +2,13 @@
 
 A chart ``width`` pixels wide shows at most about two values a pixel, so a range holding more than
 :data:`RAW_PER_PIXEL` points a pixel is not read point by point. The store aggregates it instead,
-in :data:`BUCKETS_PER_PIXEL` epoch-aligned buckets a pixel (minimum, maximum and count of each,
-computed where the points are, never pulled into Python), and each bucket gives its minimum and
-maximum as two points a quarter of a pixel apart at most. MinMaxLTTB (the ``tsdownsample``
-package, in Rust) then keeps about ``width`` of those that preserve the line's shape: its spikes,
-its level and its gaps. A bucket holding points but no finite value gives one bad-quality point
-without a value, so a chart shows where the data was bad.
+in :data:`BUCKETS_PER_PIXEL` epoch-aligned buckets a pixel (minimum, maximum, count and worst
+quality of each, computed where the points are, never pulled into Python), and each bucket gives
+its minimum and maximum as two points a quarter of a pixel apart at most, each with the worst
+quality of the bucket's points. MinMaxLTTB (the ``tsdownsample`` package, in Rust) then keeps
+about ``width`` of those that preserve the line's shape: its spikes, its level and its gaps. A
+bucket holding points but no finite value gives one bad-quality point without a value, so a chart
+shows where the data was bad.
 
 A gap is a stretch longer than :data:`GAP_INTERVALS` times the series' median interval without a
 point (in buckets: the bucket width over the median count of points a bucket holds).
@@ -41,6 +42,7 @@ Point = tuple[int, float | None, int]
 
 _US_PER_MS = 1_000
 _MICROSECOND = timedelta(microseconds=1)
+_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -105,20 +107,33 @@ def _bucketed(series_id: int, buckets: pa.Table, every: timedelta, width: int) -
     finite = np.asarray(pc.is_valid(buckets.column("min")).to_numpy(zero_copy_only=False), bool)
     low = np.asarray(buckets.column("min").fill_null(0.0).to_numpy(), np.float64)
     high = np.asarray(buckets.column("max").fill_null(0.0).to_numpy(), np.float64)
+    worst = np.asarray(buckets.column("worst").to_numpy(), np.int64)
     # each finite bucket: its minimum at its start, its maximum half a bucket later
     x = np.column_stack([starts, starts + step // 2])[finite].ravel()
     y = np.column_stack([low, high])[finite].ravel()
+    quality = np.repeat(worst[finite], 2)
     keep = np.arange(len(x))
     if len(x) > width:
         keep = MinMaxLTTBDownsampler().downsample(x, y, n_out=width)  # type: ignore[no-untyped-call]
     points: list[Point] = [
-        (int(ts // _US_PER_MS), float(value), int(Quality.GOOD))
-        for ts, value in zip(x[keep].tolist(), y[keep].tolist(), strict=True)
+        (ts // _US_PER_MS, value, code)
+        for ts, value, code in zip(
+            x[keep].tolist(), y[keep].tolist(), quality[keep].tolist(), strict=True
+        )
     ]
     points += [(int(ts // _US_PER_MS), None, int(Quality.BAD)) for ts in starts[~finite].tolist()]
     points.sort(key=lambda point: point[0])
     interval = step / float(np.median(counts)) if len(counts) else 0.0
     return Trace(series_id, "minmaxlttb", points, _gaps_between(starts, step, interval))
+
+
+def _bucket_width(span: timedelta, width: int) -> timedelta:
+    """About :data:`BUCKETS_PER_PIXEL` buckets a pixel: whole µs, or whole days from a day on
+    (DuckDB buckets by days or by a time, not both)."""
+    every = max(span / (BUCKETS_PER_PIXEL * width), _MICROSECOND)
+    if every >= _DAY:
+        return _DAY * -(-every // _DAY)
+    return _MICROSECOND * (every // _MICROSECOND)
 
 
 def draw(
@@ -129,9 +144,8 @@ def draw(
     One aggregate query for all series tells how many points each holds; a series with at most
     :data:`RAW_PER_PIXEL` a pixel is then read raw, any other drawn from its buckets.
     """
-    every = max((end - start) / (BUCKETS_PER_PIXEL * width), _MICROSECOND)
-    every = _MICROSECOND * (every // _MICROSECOND)
-    buckets = store.downsample(series, start, end, every, ("min", "max", "count"))
+    every = _bucket_width(end - start, width)
+    buckets = store.downsample(series, start, end, every, ("min", "max", "count", "worst"))
     ids = buckets.column("series_id")
     traces = []
     for series_id in series:
