@@ -98,3 +98,17 @@ def test_an_overview_shows_signals_alarms_orders_and_setpoints(tmp_path: Path) -
     ]
     assert other["alarms"] == [] and other["workorders"] == []
     assert missing.status_code == 404 and "pump-9" in missing.json()["detail"]
+
+
+def test_the_site_names_its_time_zone_and_currency(tmp_path: Path) -> None:
+    with plant_client(tmp_path) as (site, client):
+        headers = bearer(issue_token(site.store, "vera", "viewer"))
+        answer = client.get("/api/site", headers=headers)
+        unsigned = client.get("/api/site")
+    assert answer.json() == {
+        "name": "works",
+        "enterprise": "enterprise",
+        "timezone": "Europe/Berlin",
+        "currency": "EUR",
+    }
+    assert unsigned.status_code == 401

@@ -43,6 +43,7 @@ from valueloop.api.routers import (
     plans,
     predictions,
     series,
+    siteinfo,
     summary,
     tree,
     trends,
@@ -57,6 +58,7 @@ from valueloop.site import Site
 
 ROUTERS = (
     me.router,
+    siteinfo.router,
     tree.router,
     assets.router,
     series.router,
