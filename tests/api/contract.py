@@ -24,8 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from tests.api.fleet import bearer
-from tests.connectors.peers import free_port
-from tests.e2e.processes import wait_for
+from tests.e2e.processes import server_of
 
 from valueloop.api.auth import issue_token
 from valueloop.site import open_site
@@ -75,41 +74,17 @@ def served_site(folder: Path, *, request_timeout: float | None = None) -> Iterat
     site = open_site(folder / "site.yaml", folder / "data")
     token = issue_token(site.store, "fuzzer", "admin")
     site.close()
-    port = free_port()
     options = ["--refused-tokens", str(REFUSED_TOKENS)]
     if request_timeout is not None:
         options += ["--request-timeout", str(request_timeout)]
-    log = folder / "serve.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "valueloop", "serve"),
-                *("--data-dir", str(folder / "data"), "--port", str(port), *options),
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        assert server.poll() is None, log.read_text()[-2000:]
-        try:
-            return httpx.get(f"{base}/healthz").status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        wait_for("the server", healthy, 60, every=0.05)
+    with server_of(folder / "data", *options) as server:
         readings = [
             {"series": FLOW, "ts": f"2026-03-01T00:{minute:02d}:00Z", "value": float(minute)}
             for minute in range(60)
         ]
-        stored = httpx.post(f"{base}/api/ingest", json=readings, headers=bearer(token))
+        stored = httpx.post(f"{server.base}/api/ingest", json=readings, headers=bearer(token))
         assert stored.status_code == 200, stored.text
-        yield Served(base, server, token, log)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+        yield Served(server.base, server.process, token, server.log)
 
 
 @dataclass

@@ -8,8 +8,6 @@ last id it saw, from ``since`` or ``Last-Event-ID``.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,8 +16,7 @@ from typing import Any
 import httpx
 from tests.api.fleet import bearer
 from tests.api.plant import FLOW, plant_client, write_plant
-from tests.connectors.peers import free_port
-from tests.e2e.processes import wait_for
+from tests.e2e.processes import server_of
 
 from valueloop.alarms import AlarmBook, LimitAlarm, Priority, Transition, alarm_id
 from valueloop.api.auth import issue_token
@@ -84,50 +81,24 @@ def test_a_new_alarm_reaches_a_connected_stream_within_two_seconds(tmp_path: Pat
     site = open_site(write_plant(tmp_path), tmp_path / "data")
     token = issue_token(site.store, "ops", "admin")
     site.close()
-    port = free_port()
-    log = tmp_path / "serve.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "valueloop",
-                "serve",
-                "--data-dir",
-                str(tmp_path / "data"),
-                "--port",
-                str(port),
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        assert server.poll() is None, log.read_text()[-2000:]
-        try:
-            return httpx.get(f"{base}/healthz").status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        wait_for("the server", healthy, 60, every=0.05)
+    with server_of(tmp_path / "data") as server:
         headers = bearer(token)
         with httpx.stream(
-            "GET", f"{base}/api/events", params={"max_seconds": 15}, headers=headers, timeout=20
+            "GET",
+            f"{server.base}/api/events",
+            params={"max_seconds": 15},
+            headers=headers,
+            timeout=20,
         ) as stream:
             lines = stream.iter_lines()
             assert next(lines) == "retry: 2000"
             reading = [{"series": FLOW, "ts": datetime.now(UTC).isoformat(), "value": 140.0}]
             sent = time.monotonic()
-            stored = httpx.post(f"{base}/api/ingest", json=reading, headers=headers)
+            stored = httpx.post(f"{server.base}/api/ingest", json=reading, headers=headers)
             assert stored.status_code == 200, stored.text
             event = next(line for line in lines if line.startswith("event: "))
             arrived = time.monotonic() - sent
             data = json.loads(next(lines).removeprefix("data: "))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     assert event == "event: alarm"
     assert (data["name"], data["asset"], data["state"]) == ("flow_high", "pump-1", "unack")
     assert data["value_at_raise"] == 140.0

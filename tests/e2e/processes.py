@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,28 +42,54 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Server:
+    """A running ``valueloop serve``: its base URL, port, process and the file of its output."""
+
+    base: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+@contextmanager
+def server_of(data: Path, *options: str, log: Path | None = None) -> Iterator[Server]:
+    """``valueloop serve --data-dir data`` on a free port with ``options``, its output in ``log``
+    (``serve.log`` beside ``data`` by default), once ``/healthz`` answers; stopped after."""
+    port = _free_port()
+    log = log or data.parent / "serve.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "valueloop", "serve", "--data-dir", str(data)),
+                *("--port", str(port), *options),
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
+    server = Server(f"http://127.0.0.1:{port}", port, process, log)
+
+    def healthy() -> bool:
+        assert process.poll() is None, log.read_text()[-2000:]
+        try:
+            return httpx.get(f"{server.base}/healthz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_for("valueloop serve", healthy, 90, every=0.05)
+        yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 @contextmanager
 def serving(data: Path) -> Iterator[str]:
     """``valueloop serve`` on a free port for the site in ``data``; yields its base URL."""
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "valueloop", "serve", "--data-dir", str(data), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                httpx.get(f"{base}/healthz", timeout=1.0)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
+    with server_of(data) as server:
+        yield server.base
 
 
 def wait_for(what: str, probe: Callable[[], Any], timeout: float, every: float = 0.2) -> Any:
