@@ -107,8 +107,9 @@ def test_equal_search_time_saving_and_its_sampled_interval() -> None:
     comparison = compare_line_plans(problem, time_limit=4, workers=1)
     assert {p.status for p in comparison.plans.values()} == {"OPTIMAL"}
     assert max(comparison.search_seconds.values()) <= 4
-    assert comparison.saving == pytest.approx(186.259, abs=1e-3)
-    assert comparison.saving_percent == pytest.approx(0.5038, abs=1e-4)
+    # Both plans proven optimal: the saving is the line's, up to the solver's integer cost steps.
+    assert comparison.saving == pytest.approx(186.26, abs=0.5)
+    assert comparison.saving_percent == pytest.approx(0.504, abs=2e-3)
     sampled = sampled_saving(
         problem,
         comparison.plans["sequential"].assignments,
