@@ -5,6 +5,9 @@ and set beside two ceilings measured in the same run on the same Arrow table: a 
 into a bare table, and a raw ``INSERT ... ON CONFLICT`` into a table with the store's primary key.
 
     python bench/ingest.py [--repeat 3]
+
+Each repetition measures the three in turn; the table shows the median over repetitions of each
+rate and of each per-repetition ratio (a ratio is never a best run over another run's ceiling).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import asyncio
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import duckdb
@@ -108,14 +112,25 @@ def measure(name: str) -> dict[str, Any]:
     }
 
 
+def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One row of ``runs`` of a file: the median of every rate and ratio, and the runs."""
+    first = runs[0]
+    row: dict[str, Any] = {key: first[key] for key in ("file", "points", "deliveries")}
+    for key, value in first.items():
+        if isinstance(value, float):
+            row[key] = median(run[key] for run in runs)
+    row["runs"] = runs
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=3, help="runs per file; the best is kept")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per file; medians are shown")
     args = parser.parse_args()
     rows = []
     for name in FILES:
         runs = [measure(name) for _ in range(args.repeat)]
-        rows.append(max(runs, key=lambda r: r["valueloop_points_per_s"]))
+        rows.append(medians(runs))
     table = Table(title="ingest: replay -> validate -> DuckDB store (points/s)")
     for column in ("file", "points", "valueloop", "raw INSERT", "ratio", "raw upsert", "ratio"):
         table.add_column(column, justify="right")
