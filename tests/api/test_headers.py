@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from tests.console.test_console_browser import CHROMIUM, CHROMIUM_ARGS, _require_chromium, _serving
+from tests.console.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serving
 
 from valueloop.api.headers import inline_script_hashes
 from valueloop.site import Site
@@ -84,11 +84,11 @@ def test_cross_origin_requests_are_not_allowed(client: TestClient, tokens: dict[
 
 @pytest.mark.browser
 def test_the_docs_render_under_their_policy_in_a_browser(site: Site) -> None:
-    _require_chromium()
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     refused: list[str] = []
-    with _serving(site) as base, sync_playwright() as playwright:
+    with serving(site) as base, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()

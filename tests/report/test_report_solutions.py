@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
-from tests.console.test_console_browser import CHROMIUM, CHROMIUM_ARGS, _require_chromium
+from tests.console.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
 
 from valueloop.cli.solve import plan_rows
 from valueloop.datasets import data_dir
@@ -46,7 +46,7 @@ def _drawn(html: Path, tmp_path: Path, name: str) -> int:
 
 
 def test_a_schedule_is_drawn_as_a_gantt_chart(site: Site, tmp_path: Path) -> None:
-    _require_chromium()
+    require_chromium()
     plan_id = _record(site, "jsp", data_dir() / "opt" / "jsp" / "instances" / "ft06.txt")
     data = report_data(site, generated_at=site.plans.get(plan_id)["created_at"])  # type: ignore[arg-type]
     assert data.solution is not None and data.solution.plan.plan_id == plan_id
@@ -58,7 +58,7 @@ def test_a_schedule_is_drawn_as_a_gantt_chart(site: Site, tmp_path: Path) -> Non
 
 
 def test_routes_are_drawn_as_a_map(site: Site, tmp_path: Path) -> None:
-    _require_chromium()
+    require_chromium()
     _record(site, "cvrp", data_dir() / "opt" / "cvrp" / "A" / "A-n32-k5.vrp")
     html = write_report(site, tmp_path / "report.html")
     text = html.read_text()
