@@ -34,7 +34,7 @@ typecheck: $(STAMP_DEV)
 	$(BIN)/lint-imports
 
 test: lint typecheck
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 bench: $(STAMP_DEV)
 	$(BIN)/python bench/ingest.py
