@@ -14,9 +14,7 @@ from typing import Annotated
 import typer
 
 from valueloop.cli.sitecmd import DEFAULT_DATA_DIR, DEFAULT_SITE, DataDir, SiteFile, opened_site
-from valueloop.store.appendonly import seal_of
-from valueloop.value.plans import PlanBook
-from valueloop.value.statement import contract_statement
+from valueloop.value.statement import site_statement
 from valueloop.value.statement_render import figure, statement_html, statement_pdf
 
 
@@ -34,17 +32,7 @@ def statement(
 ) -> None:
     """Write a contract's signed savings statement for a period, as HTML and PDF."""
     with opened_site(site, data_dir) as opened:
-        signed = contract_statement(
-            opened.config.value,
-            contract,
-            period,
-            plans=PlanBook(opened.store),
-            ledger=opened.ledger,
-            seal=seal_of(opened.store),
-            site=opened.model.name,
-            currency=opened.config.site.currency,
-            at=datetime.now(UTC),
-        )
+        signed = site_statement(opened, contract, period, datetime.now(UTC))
     out.mkdir(parents=True, exist_ok=True)
     stem = out / f"statement-{contract}-{period}"
     html = statement_html(signed)

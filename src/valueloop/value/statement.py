@@ -21,17 +21,21 @@ import hmac
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from valueloop.config.value import ContractSpec, ValueSpec
 from valueloop.errors import ConfigError
+from valueloop.store.appendonly import seal_of
 from valueloop.store.seal import Seal, canonical
 from valueloop.value.contracts import Period, money_due, parse_period, within_contract
 from valueloop.value.ledger import Ledger
 from valueloop.value.measure import period_uncertainty
 from valueloop.value.plans import MeasurementPlan, PlanBook
 from valueloop.value.verified import RecordedMeasurement, latest_measurement
+
+if TYPE_CHECKING:
+    from valueloop.site import Site
 
 PURPOSE = "statement"
 """What the signing key is derived for."""
@@ -215,3 +219,19 @@ def contract_statement(
         at=at,
     )
     return sign_statement(seal, content)
+
+
+def site_statement(site: Site, contract_id: str, period: str, at: datetime) -> SignedStatement:
+    """:func:`contract_statement` of a site's contract, from its plans and ledger, signed with its
+    key: what the API and ``valueloop statement`` give."""
+    return contract_statement(
+        site.config.value,
+        contract_id,
+        period,
+        plans=PlanBook(site.store),
+        ledger=site.ledger,
+        seal=seal_of(site.store),
+        site=site.model.name,
+        currency=site.config.site.currency,
+        at=at,
+    )

@@ -13,10 +13,9 @@ from valueloop.api.deps import SiteDep
 from valueloop.api.errors import NotFoundError
 from valueloop.api.paging import ListPage
 from valueloop.errors import ConfigError, DataError
-from valueloop.store.appendonly import seal_of
 from valueloop.value.plans import PlanBook
 from valueloop.value.side_by_side import action_values, statement_periods
-from valueloop.value.statement import UnknownContract, contract_statement
+from valueloop.value.statement import UnknownContract, site_statement
 from valueloop.value.statement_render import statement_html, statement_pdf
 
 router = APIRouter(prefix="/contracts", tags=["contracts"])
@@ -89,17 +88,7 @@ def get_statement(
     """The contract's savings statement for ``period``, computed from the ledger now and signed
     with the site key."""
     try:
-        signed = contract_statement(
-            site.config.value,
-            contract_id,
-            period,
-            plans=PlanBook(site.store),
-            ledger=site.ledger,
-            seal=seal_of(site.store),
-            site=site.model.name,
-            currency=site.config.site.currency,
-            at=datetime.now(UTC),
-        )
+        signed = site_statement(site, contract_id, period, datetime.now(UTC))
     except UnknownContract as err:
         raise NotFoundError(str(err)) from err
     except ConfigError as err:
