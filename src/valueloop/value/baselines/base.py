@@ -149,3 +149,20 @@ class Baseline(Estimator, ABC):
     @abstractmethod
     def describe(self) -> dict[str, Any]:
         """The fitted model in plain values (its form and coefficients), for a statement."""
+
+
+class RegressorBaseline(Baseline):
+    """A baseline that reads named ``regressors`` and ``calendar`` variables (its inputs)."""
+
+    regressors: tuple[str, ...]
+    calendar: tuple[CalendarVariable, ...]
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """The regressor columns."""
+        return self.regressors
+
+    @property
+    def calendar_variables(self) -> tuple[CalendarVariable, ...]:
+        """The calendar variables the baseline reads."""
+        return self.calendar

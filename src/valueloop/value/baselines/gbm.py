@@ -24,14 +24,14 @@ import numpy.typing as npt
 
 from valueloop.analytics.gbm import BoostingSettings, threads_for
 from valueloop.errors import ModelError
-from valueloop.value.baselines.base import Baseline
+from valueloop.value.baselines.base import RegressorBaseline
 from valueloop.value.baselines.frame import CalendarVariable, Frame
 
 Vector = npt.NDArray[np.float64]
 Matrix = npt.NDArray[np.float64]
 
 
-class GradientBoostingBaseline(Baseline):
+class GradientBoostingBaseline(RegressorBaseline):
     """LightGBM on named regressors and calendar variables; see the module docstring.
 
     Hyper-parameters: ``regressors`` (column names), ``calendar`` (calendar variables used as
@@ -64,16 +64,6 @@ class GradientBoostingBaseline(Baseline):
         self.min_data_in_leaf = min_data_in_leaf
         self.folds = folds
         self.seed = seed
-
-    @property
-    def inputs(self) -> tuple[str, ...]:
-        """The regressor columns."""
-        return self.regressors
-
-    @property
-    def calendar_variables(self) -> tuple[CalendarVariable, ...]:
-        """The calendar variables used as features."""
-        return self.calendar
 
     def _features(self, frame: Frame) -> Matrix:
         columns = [frame.column(name) for name in self.regressors]

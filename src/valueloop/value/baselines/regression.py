@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from valueloop.errors import ModelError
-from valueloop.value.baselines.base import Baseline
+from valueloop.value.baselines.base import RegressorBaseline
 from valueloop.value.baselines.frame import CalendarVariable, Codes, Frame
 
 Vector = npt.NDArray[np.float64]
@@ -113,7 +113,7 @@ def indicators(
     return matrix, tuple(names)
 
 
-class RegressionBaseline(Baseline):
+class RegressionBaseline(RegressorBaseline):
     """Ordinary least squares on named regressors and calendar indicators; see the module.
 
     Hyper-parameters: ``regressors`` (column names, each in its own unit per interval),
@@ -134,16 +134,6 @@ class RegressionBaseline(Baseline):
         self.calendar = tuple(calendar)
         self.timezone = timezone
         self.target = target
-
-    @property
-    def inputs(self) -> tuple[str, ...]:
-        """The regressor columns."""
-        return self.regressors
-
-    @property
-    def calendar_variables(self) -> tuple[CalendarVariable, ...]:
-        """The calendar variables with an effect per level."""
-        return self.calendar
 
     def _design(self, frame: Frame) -> tuple[Matrix, tuple[str, ...]]:
         dummies, names = indicators(frame.calendar, self._levels, rows=len(frame), drop_first=True)
