@@ -9,10 +9,11 @@ holds: while it runs, an admin manages users through its API (``/api/users``) in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -39,6 +40,9 @@ from valueloop.cli.sitecmd import (
     print_rows,
 )
 from valueloop.errors import DataError, ValueloopError
+
+if TYPE_CHECKING:
+    from valueloop.store.duckdb import DuckDBStore
 
 app = typer.Typer(help="API users and their tokens.", no_args_is_help=True)
 
@@ -80,6 +84,16 @@ def _refused() -> Iterator[None]:
         raise typer.Exit(1) from err
 
 
+def _issue(
+    site: Path | None, data_dir: Path, issue: Callable[[DuckDBStore], str], also: str = ""
+) -> None:
+    """Issue a token with ``issue`` in the site's store and show it once."""
+    with _refused(), opened_site(site, data_dir) as opened:
+        token = issue(opened.store)
+        info = describe_token(opened.store, token)
+    _show_once(token, info, also)
+
+
 def _show_once(token: str, issued: TokenInfo, also: str = "") -> None:
     typer.echo(token)
     typer.echo(
@@ -103,10 +117,7 @@ def add(
 
     A name is unique regardless of case; `users token NAME` gives an existing user another token.
     """
-    with _refused(), opened_site(site, data_dir) as opened:
-        issued = issue_token(opened.store, name, role, lifetime=expires_in)
-        info = describe_token(opened.store, issued)
-    _show_once(issued, info)
+    _issue(site, data_dir, lambda store: issue_token(store, name, role, lifetime=expires_in))
 
 
 @app.command("token")
@@ -117,10 +128,7 @@ def another_token(
     site: SiteFile = DEFAULT_SITE,
 ) -> None:
     """Issue another token for an existing user, with their role; it is shown this once."""
-    with _refused(), opened_site(site, data_dir) as opened:
-        issued = issue_user_token(opened.store, name, lifetime=expires_in)
-        info = describe_token(opened.store, issued)
-    _show_once(issued, info)
+    _issue(site, data_dir, lambda store: issue_user_token(store, name, lifetime=expires_in))
 
 
 @app.command("rotate")
@@ -131,10 +139,12 @@ def rotate(
     site: SiteFile = DEFAULT_SITE,
 ) -> None:
     """Issue a user a new token and revoke all their others; the new one is shown this once."""
-    with _refused(), opened_site(site, data_dir) as opened:
-        issued = rotate_user_token(opened.store, name, lifetime=expires_in)
-        info = describe_token(opened.store, issued)
-    _show_once(issued, info, also="; their other tokens are revoked")
+    _issue(
+        site,
+        data_dir,
+        lambda store: rotate_user_token(store, name, lifetime=expires_in),
+        also="; their other tokens are revoked",
+    )
 
 
 @app.command("role")
