@@ -1,28 +1,38 @@
-"""The acceptance plant's set-point change verified by its meter, throughput as the regressor.
+"""The acceptance plant's set-point change, written to the machine and verified by its meter.
 
 The site is ``plant.site.yaml`` (the plant of ``test_plant_loop.py``) with what M&V of a pump
 skid needs added as data: each skid's sub-meter (``energy``, kWh since the previous reading) and
 its ``throughput`` (m³/h), a value KPI on machine-2's meter (IPMVP option B, hourly intervals, a
-regression baseline on throughput) priced at the plant's ``energy`` tariff.
+regression baseline on throughput) priced at the plant's ``energy`` tariff. The plant's OPC UA
+server of the machines (``opcua_plant.py``) runs as its own process, so the change reaches a real
+device.
 
 An injected case: the recorded history is made from the plant's own model (``plant_model.py``,
 the functions its device processes serve), five weeks of 15-minute readings over a shift
-pattern, because no fixture runs for weeks. machine-2's speed set-point is lowered by the 100 rpm
-the plant's rule proposes, approved by two approvers as the plant's policy asks, and executed at
-:data:`EXECUTED_AT`; from then on the model's power follows the affinity law at the lower speed,
-so the saving the meter must verify is the model's, known to the kWh. ``valueloop run`` then runs
-the plant's jobs over the reporting window on a simulated clock, and the measurement job writes
-the verified saving, in kWh and in money, to the ledger beside the expected value.
+pattern, because no fixture runs for weeks; from :data:`EXECUTED_AT` on, the model's power
+follows the affinity law at a speed 100 rpm lower, so the saving the meter must verify is the
+model's, known to the kWh. machine-2's speed set-point, read from the server (1480 rpm), is to be
+lowered by those 100 rpm, as the plant's rule proposes, and two approvers approve it, as the
+plant's policy asks. ``valueloop run`` then runs the plant's jobs from :data:`EXECUTED_AT` on a
+simulated clock: at its first tick the act job's executor reads the set-point, writes 1380 rpm
+to the OPC UA server and reads it back, so the order is executed at :data:`EXECUTED_AT`, when the
+history's saving begins; the measurement job plans that order's M&V and, when the reporting
+window closes, writes the verified saving, in kWh and in money, to the ledger beside the
+expected value.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -30,10 +40,9 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 from tests.connectors.peers import free_port
-from tests.e2e.plant.devices import PLACEHOLDERS, SITE_TEMPLATE
+from tests.e2e.plant.devices import PLACEHOLDERS, SITE_TEMPLATE, DeviceProcess
 from tests.e2e.plant.plant_model import NOMINAL_SPEED_RPM, machines, noise, power_at_load
 
-from valueloop.act.workorders import OrderStatus
 from valueloop.api.app import create_app
 from valueloop.api.auth import issue_token
 from valueloop.site import Site, open_site
@@ -77,12 +86,14 @@ VALUE = {
 }
 
 
-def site_text() -> str:
-    """``plant.site.yaml`` with the skids' sub-meter and throughput and the value KPI added; its
-    field devices are not started (``valueloop run`` replays the store, it connects nothing)."""
+def site_text(opcua_port: int) -> str:
+    """``plant.site.yaml`` with the skids' sub-meter and throughput and the value KPI added, its
+    machines on the OPC UA server at ``opcua_port``; its other devices are not started (``valueloop
+    run`` replays the store: only the executor connects, to write the set-point)."""
     text = SITE_TEMPLATE.read_text()
-    for name in PLACEHOLDERS:
-        text = text.replace("{" + name + "}", str(free_port()))
+    ports = {name: free_port() for name in PLACEHOLDERS} | {"opcua_port": opcua_port}
+    for name, port in ports.items():
+        text = text.replace("{" + name + "}", str(port))
     site = yaml.safe_load(text)
     site["asset_types"]["pump_skid"]["signals"].update(
         {
@@ -167,9 +178,9 @@ def _write(site: Site, signal: str, stamps: np.ndarray, values: np.ndarray) -> N
     )
 
 
-def _execute_change(site: Site, expected_value: float) -> str:
-    """The 100 rpm lower speed, proposed by olga, approved by ann and bob, executed at
-    :data:`EXECUTED_AT` (the work-order book's own moves: no OPC UA server runs here)."""
+def _propose_and_approve(site: Site, expected_value: float) -> str:
+    """The 100 rpm lower speed from the value the server holds, proposed by olga an hour before
+    :data:`EXECUTED_AT` and approved by ann and bob at it; the executor is left to act."""
     order = site.actions_at(EXECUTED_AT - timedelta(hours=1)).propose_setpoint(
         MACHINE,
         "speed_setpoint",
@@ -181,34 +192,48 @@ def _execute_change(site: Site, expected_value: float) -> str:
     order_id = str(order["order_id"])
     for approver in ("ann", "bob"):
         site.actions_at(EXECUTED_AT).approve(order_id, actor=approver, role="approver")
-    for status in (OrderStatus.EXECUTING, OrderStatus.EXECUTED):
-        site.work_orders.transition(order_id, status, actor="policy", at=EXECUTED_AT)
     return order_id
+
+
+@pytest.fixture(scope="module")
+def machines_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """The plant's OPC UA server of the three machines, as its own process; its port."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("plant-machines") / "opcua.log"
+    server = DeviceProcess(
+        "opcua", "opcua_plant.py", ["--port", str(port), "--seed", str(SEED)], log
+    )
+    server.start()
+    try:
+        yield port
+    finally:
+        server.stop()
 
 
 @dataclass(frozen=True)
 class Verified:
     history: History
     order_id: str
+    order: dict[str, Any]
+    trail: list[dict[str, Any]]
+    on_the_machine: float | None
     recorded: RecordedMeasurement
     site_file: Path
     data: Path
 
 
 @pytest.fixture(scope="module")
-def verified(tmp_path_factory: pytest.TempPathFactory) -> Verified:
+def verified(tmp_path_factory: pytest.TempPathFactory, machines_server: int) -> Verified:
     folder = tmp_path_factory.mktemp("plant-mv")
     site_file, data = folder / "site.yaml", folder / "data"
-    site_file.write_text(site_text())
+    site_file.write_text(site_text(machines_server))
     recorded = history()
     site = open_site(site_file, data)
     try:
         _write(site, "throughput", recorded.stamps, recorded.throughput)
         _write(site, "energy", recorded.stamps, recorded.energy)
         _write(site, "speed", recorded.stamps, recorded.speed)
-        before = recorded.stamps[:1]
-        _write(site, "speed_setpoint", before, np.array([NOMINAL_SPEED_RPM]))
-        order_id = _execute_change(site, recorded.expected_value)
+        order_id = _propose_and_approve(site, recorded.expected_value)
     finally:
         site.close()
     until = EXECUTED_AT + REPORTING + timedelta(days=1)
@@ -232,14 +257,45 @@ def verified(tmp_path_factory: pytest.TempPathFactory) -> Verified:
         measured = latest_measurement(site.ledger, plan.plan_id)
         assert measured is not None, "the reporting window closed but nothing was measured"
         assert site.ledger.verify().ok
+        order = site.work_orders.get(order_id)
+        trail = site.work_orders.audit_trail(order_id).to_pylist()
+        series = site.model.path(MACHINE, "speed_setpoint")
+        on_the_machine = asyncio.run(site.field.read(series)).value
     finally:
         site.close()
-    return Verified(recorded, order_id, measured, site_file, data)
+    return Verified(recorded, order_id, order, trail, on_the_machine, measured, site_file, data)
+
+
+def test_the_executor_wrote_the_change_to_the_machine_and_read_it_back(
+    verified: Verified,
+) -> None:
+    steps = [(row["action"], row["actor"]) for row in verified.trail]
+    assert steps == [
+        ("propose", "olga"),
+        ("approve", "ann"),
+        ("approve", "bob"),
+        ("approved", "bob"),
+        ("executing", "executor"),
+        ("write", "executor"),
+        ("written", "executor"),
+        ("executed", "executor"),
+        ("measurement_plan", "measurement"),
+    ]
+    executing, write, written, executed = (json.loads(row["detail"]) for row in verified.trail[4:8])
+    assert executing["before_read"] == NOMINAL_SPEED_RPM  # read from the server before writing
+    target = NOMINAL_SPEED_RPM - LOWER_BY_RPM
+    assert (write["attempt"], write["target"]) == (1, target)
+    assert written["ok"] and written["execution_id"] == executing["execution_id"]
+    assert executed["observed"] == pytest.approx(target, abs=0.5)  # the read-back
+    assert verified.on_the_machine == pytest.approx(target, abs=0.5)
+    assert verified.order["status"] == "executed"
+    assert verified.order["updated_at"] == EXECUTED_AT  # the run's first tick: the saving's start
 
 
 def test_the_change_is_planned_on_the_skids_meter_with_throughput(verified: Verified) -> None:
     plan = verified.recorded.plan
     assert (plan.order_id, plan.asset) == (verified.order_id, MACHINE)
+    assert plan.executed_at == verified.order["updated_at"]
     assert plan.action == "speed_setpoint"
     assert (plan.option, plan.interval, plan.baseline) == ("B", "hourly", "regression")
     assert plan.meter == f"{MACHINE}/energy" and plan.unit == "kWh"
