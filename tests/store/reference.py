@@ -53,10 +53,16 @@ class ReferenceStore:
             schema=POINT_SCHEMA,
         )
 
-    def downsample(self, series: Sequence[int], every: timedelta) -> list[dict[str, object]]:
+    def downsample(
+        self,
+        series: Sequence[int],
+        every: timedelta,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[dict[str, object]]:
         width = every // timedelta(microseconds=1)
         buckets: dict[tuple[int, int], list[tuple[int, float, int]]] = {}
-        for sid, ts, value, quality in self.rows(series):
+        for sid, ts, value, quality in self.rows(series, start, end):
             buckets.setdefault((sid, ts - ts % width), []).append((ts, value, quality))
         result = []
         for (sid, start), members in sorted(buckets.items()):

@@ -158,6 +158,53 @@ def test_downsample_aligned_buckets_without_empty_ones(store: TimeSeriesStore) -
         store.downsample([7], None, None, timedelta(0))
 
 
+def _odd_widths_rows() -> list[tuple[int, datetime, float, int]]:
+    """Points for buckets of 1.5 days, 90 s and 7 ms on both sides of ``BOUNDARY``: every 7 h 13
+    min for eight days, every 37 s for 40 minutes and every 3 ms for 0.3 s, some not finite."""
+    step = {
+        1: timedelta(hours=7, minutes=13),
+        2: timedelta(seconds=37),
+        3: timedelta(milliseconds=3),
+    }
+    reach = {1: 13, 2: 32, 3: 50}
+    rows = []
+    for sid, every in step.items():
+        for k in range(-reach[sid], reach[sid] + 1):
+            value = math.nan if k % 11 == 0 else math.inf if k % 17 == 0 else k * 0.25 - sid
+            rows.append((sid, BOUNDARY + k * every, value, abs(k) % 3))
+    return rows
+
+
+@pytest.mark.parametrize(
+    "every",
+    [timedelta(days=1.5), timedelta(seconds=90), timedelta(milliseconds=7)],
+    ids=["1.5d", "90s", "7ms"],
+)
+def test_downsample_of_any_width_matches_the_reference_across_tiers(
+    store: TimeSeriesStore, every: timedelta
+) -> None:
+    rows = _odd_widths_rows()
+    write(store, rows)
+    reference = ReferenceStore()
+    reference.write(points(rows))
+    aggs = ("avg", "min", "max", "last", "count", "worst")
+    odd = timedelta(microseconds=1_234)  # windows not on bucket boundaries, spanning the tiers
+    windows = [
+        (None, None),
+        (BOUNDARY - timedelta(days=2) - odd, BOUNDARY + timedelta(days=1) + odd),
+        (BOUNDARY - timedelta(minutes=7) + odd, BOUNDARY + timedelta(minutes=5) - odd),
+        (BOUNDARY - timedelta(milliseconds=40) + odd, BOUNDARY + timedelta(milliseconds=60)),
+    ]
+    for start, end in windows:
+        got = store.downsample([1, 2, 3], start, end, every, aggs).to_pylist()
+        want = reference.downsample([1, 2, 3], every, start, end)
+        assert [(b["series_id"], b["bucket"], b["count"], b["worst"]) for b in got] == [
+            (b["series_id"], b["bucket"], b["count"], b["worst"]) for b in want
+        ], (start, end)
+        for agg in ("avg", "min", "max", "last"):
+            assert _same_values([b[agg] for b in got], [b[agg] for b in want]), (agg, start, end)
+
+
 def test_latest_per_series(store: TimeSeriesStore) -> None:
     write(store, [(7, T0, 1.0, 0), (7, T0 + timedelta(hours=2), 2.0, 1), (8, T0, 3.0, 0)])
     latest = store.latest([7, 8, 9])

@@ -105,6 +105,24 @@ class HighWaterMarks:
             np.maximum.at(self._marks, ids, stamps)
 
 
+def buckets_sql(points: str, aggs: Sequence[Aggregate], where: str = "") -> str:
+    """DuckDB SQL aggregating ``points`` (a table or subquery) per series and epoch-aligned
+    bucket, ``aggs`` by :data:`AGGREGATE_SQL`, ordered by series and bucket.
+
+    Its parameters: the bucket width in µs twice, those of ``points``, the series ids, and those
+    of ``where`` (conditions, each starting with ``AND``). Buckets are numbered by integer division
+    of epoch microseconds: a third of the time of ``time_bucket()`` on TIMESTAMPTZ, and any
+    width, a day and a half or 7 ms included.
+    """
+    columns = ", ".join(f"{AGGREGATE_SQL[agg]} AS {agg}" for agg in aggs)
+    return (
+        f"SELECT series_id, make_timestamptz(slot * ?) AS bucket, {', '.join(aggs)} "
+        f"FROM (SELECT series_id, epoch_us(ts) // ? AS slot, {columns} FROM {points} "
+        f"WHERE series_id IN (SELECT unnest(?::INTEGER[])){where} "
+        "GROUP BY series_id, slot) ORDER BY series_id, bucket"
+    )
+
+
 def _range_clause(start: datetime | None, end: datetime | None) -> tuple[str, list[Any]]:
     clauses, params = [], []
     if start is not None:
@@ -244,15 +262,9 @@ class DuckDBStore:
         check_aggregates(aggs, every)
         where, params = _range_clause(start, end)
         step = every // timedelta(microseconds=1)
-        columns = ", ".join(f"{AGGREGATE_SQL[agg]} AS {agg}" for agg in aggs)
-        # buckets numbered by integer division of epoch microseconds: a third of the time of
-        # time_bucket() on TIMESTAMPTZ, and any width, a day and a half included
         with self._cursor() as con:
             return con.sql(
-                f"SELECT series_id, make_timestamptz(slot * ?) AS bucket, {', '.join(aggs)} "
-                f"FROM (SELECT series_id, epoch_us(ts) // ? AS slot, {columns} FROM points "
-                f"WHERE series_id IN (SELECT unnest(?::INTEGER[])){where} "
-                "GROUP BY series_id, slot) ORDER BY series_id, bucket",
+                buckets_sql("points", aggs, where),
                 params=[step, step, list(series), *params],
             ).to_arrow_table()
 

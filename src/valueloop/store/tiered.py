@@ -44,7 +44,7 @@ from valueloop.store.base import (
     check_aggregates,
     prepare_batch,
 )
-from valueloop.store.duckdb import AGGREGATE_SQL
+from valueloop.store.duckdb import buckets_sql
 from valueloop.store.parquet import ParquetTier, replace_durably
 
 WATERMARK_FILE = "_watermark.json"
@@ -294,18 +294,17 @@ class TieredStore:
         """Buckets of the points in ``[start, end)``, ``end`` being at most the first bucket
         boundary at or after ``watermark``: the cold tier plus the hot points before ``end``."""
         recent = self.hot.read(series, watermark, end) if end > watermark else empty_points()
-        where, params = "", []
+        where, params = " AND ts < ?", [end]
         if start is not None:
-            where, params = " AND ts >= ?", [start]
-        columns = ", ".join(f"{AGGREGATE_SQL[agg]} AS {agg}" for agg in aggs)
+            where, params = f"{where} AND ts >= ?", [*params, start]
+        step = every // _MICROSECOND
         return self.cold.query(
-            "SELECT series_id, "
-            "time_bucket(?::INTERVAL, ts, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS bucket, "
-            f"{columns} FROM (SELECT * FROM cold_points WHERE ts < ? "
-            "UNION ALL SELECT * FROM recent_points) "
-            f"WHERE series_id IN (SELECT unnest(?::INTEGER[])) AND ts < ?{where} "
-            "GROUP BY ALL ORDER BY series_id, bucket",
-            [every, watermark, list(series), end, *params],
+            buckets_sql(
+                "(SELECT * FROM cold_points WHERE ts < ? UNION ALL SELECT * FROM recent_points)",
+                aggs,
+                where,
+            ),
+            [step, step, watermark, list(series), *params],
             start=start,
             end=watermark,
             tables={"recent_points": recent},

@@ -42,7 +42,6 @@ Point = tuple[int, float | None, int]
 
 _US_PER_MS = 1_000
 _MICROSECOND = timedelta(microseconds=1)
-_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -128,12 +127,8 @@ def _bucketed(series_id: int, buckets: pa.Table, every: timedelta, width: int) -
 
 
 def _bucket_width(span: timedelta, width: int) -> timedelta:
-    """About :data:`BUCKETS_PER_PIXEL` buckets a pixel: whole µs, or whole days from a day on
-    (DuckDB buckets by days or by a time, not both)."""
-    every = max(span / (BUCKETS_PER_PIXEL * width), _MICROSECOND)
-    if every >= _DAY:
-        return _DAY * -(-every // _DAY)
-    return _MICROSECOND * (every // _MICROSECOND)
+    """:data:`BUCKETS_PER_PIXEL` buckets a pixel, in whole µs (every store buckets any width)."""
+    return max(_MICROSECOND * (span // (_MICROSECOND * BUCKETS_PER_PIXEL * width)), _MICROSECOND)
 
 
 def draw(
