@@ -18,6 +18,7 @@ from valueloop.api.paging import LIST_MAXIMUM, POINTS_DEFAULT, POINTS_MAXIMUM
 from valueloop.api.routers.ingest import MAX_DECLARED, NEW_SERIES_PER_HOUR
 from valueloop.schema import POINT_SCHEMA, dead_letters
 from valueloop.site import Site
+from valueloop.value.plans import MeasurementPlan, PlanBook
 
 Rows = Callable[[Any], list[Any]]
 
@@ -59,8 +60,39 @@ def admin(site: Site, client: TestClient, tokens: dict[str, str]) -> TestClient:
     return client
 
 
+def _measurement_plan(number: int, reporting_end: datetime) -> MeasurementPlan:
+    """A daily measurement plan of work order ``WO-<number>`` whose reporting ends then."""
+    start = reporting_end - timedelta(days=30)
+    return MeasurementPlan(
+        plan_id=f"MV-WO-{number}-energy",
+        order_id=f"WO-{number}",
+        asset="unit-1",
+        action="clean",
+        kpi="energy",
+        option="B",
+        meter="unit-1/power",
+        unit="kWh",
+        interval="daily",
+        timezone="UTC",
+        executed_at=start - timedelta(days=1),
+        reference_start=start - timedelta(days=91),
+        reference_end=start - timedelta(days=1),
+        reporting_start=start,
+        reporting_end=reporting_end,
+        planned_reporting_end=reporting_end,
+        regressors={},
+        baseline="mean",
+        params={},
+        tariff=None,
+        price=0.0,
+        currency="EUR",
+        expected_value=100.0 * number,
+    )
+
+
 def _more_rows(site: Site) -> None:
-    """Four more plans and seven more dead letters than the fleet has."""
+    """Four more plans, seven more dead letters and five measurement plans (two pairs ending
+    together) than the fleet has."""
     for _ in range(4):
         site.plans.add(
             _plan(list(site.model.assets)[:6]),
@@ -72,6 +104,9 @@ def _more_rows(site: Site) -> None:
     site.pipeline.dead_letters.add(
         dead_letters("replay", pa.array(letters), pa.array(["unparsable"] * 7))
     )
+    book = PlanBook(site.store)
+    for number, day in enumerate([3, 1, 3, 2, 1]):
+        book.add(_measurement_plan(number, datetime(2026, 7, day, tzinfo=UTC)))
 
 
 LISTS: list[tuple[str, Rows]] = [
@@ -85,6 +120,7 @@ LISTS: list[tuple[str, Rows]] = [
     ("/api/jobs", whole),
     ("/api/alarms", whole),
     ("/api/anomalies", whole),
+    ("/api/measurements", whole),
 ]
 
 
@@ -108,6 +144,17 @@ def test_a_page_keeps_the_rest_of_the_body(admin: TestClient, site: Site) -> Non
     assert first["count"] == 9 and len(first["items"]) == 2
     assert first["items"][0]["letter_id"] > first["items"][1]["letter_id"]
     assert {c["source"] for c in first["counts"]} == {"fleet-replay", "replay"}
+
+
+def test_measurements_page_by_the_end_of_their_reporting_windows(
+    admin: TestClient, site: Site
+) -> None:
+    _more_rows(site)
+    rows, pages = walk(admin, "/api/measurements", whole, 2)
+    assert [row["plan"]["plan_id"] for row in rows] == [
+        f"MV-WO-{number}-energy" for number in (1, 4, 3, 0, 2)
+    ]
+    assert pages == 3 and all(row["status"] == "open" for row in rows)
 
 
 def test_letters_arriving_between_pages_are_neither_repeated_nor_skipped(

@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from valueloop.api.auth import Principal, require
 from valueloop.api.deps import SiteDep
 from valueloop.api.errors import NotFoundError
+from valueloop.api.paging import ListPage
 from valueloop.site import Site
 from valueloop.value.adjustments import AdjustmentKind, adjustments_of, record_adjustment
 from valueloop.value.plans import MeasurementPlan, PlanBook
@@ -83,9 +84,13 @@ def _plan(site: Site, plan_id: str) -> tuple[MeasurementPlan, str]:
 
 
 @router.get("")
-def list_measurements(site: SiteDep) -> list[MeasurementOut]:
-    """Every measurement plan with its latest measurement, by the end of its reporting window."""
-    return [_out(site, plan, state.value) for plan, state in PlanBook(site.store).all()]
+def list_measurements(site: SiteDep, page: ListPage) -> list[MeasurementOut]:
+    """The measurement plans with their latest measurements, by the end of their reporting
+    windows, a page at a time."""
+    plans = page.rows(
+        PlanBook(site.store).all(), lambda found: (found[0].reporting_end, found[0].plan_id)
+    )
+    return [_out(site, plan, state.value) for plan, state in plans]
 
 
 @router.get("/{plan_id}")
