@@ -3,6 +3,8 @@
 Each delivery of every connector is put in the outbox (durably) before the connector is asked for
 the next one; a forwarder thread sends the outbox to the centre. The two halves are independent: a
 dead link only makes the outbox grow, and a killed agent resumes from the outbox on restart.
+Sparkplug hosts keep the births they receive in the outbox's database too, so that a restarted
+agent decodes data by alias without asking the edge nodes to be born again.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from valueloop.connectors.base import FieldDelivery
 from valueloop.connectors.runner import SourceRunner, build_sources
 from valueloop.connectors.status import ConnectorStatus
+from valueloop.edge.births import OutboxBirths
 from valueloop.edge.config import EdgeConfig
 from valueloop.edge.forward import ForwardStats, HttpForwarder
 from valueloop.edge.outbox import Outbox, OutboxState
@@ -24,7 +27,7 @@ class EdgeAgent:
     def __init__(self, config: EdgeConfig, data_dir: Path) -> None:
         self.config = config
         self.outbox = Outbox(data_dir / config.edge.outbox, edge=config.edge.name)
-        self.sources = build_sources(config.connectors)
+        self.sources = build_sources(config.connectors, births=OutboxBirths(self.outbox))
         self.forwarder = HttpForwarder(config.forward, self.outbox, self.declared_series)
         self.runner = SourceRunner(self.sources, self._keep)
         self._stop = threading.Event()

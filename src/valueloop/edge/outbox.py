@@ -6,15 +6,20 @@ Each batch gets an idempotency key when it is put; the forwarder sends it under 
 centre confirms, and only then removes it, so a batch is stored once however often it is resent.
 Batches the centre refuses as malformed move to ``refused`` with the reason instead of blocking
 the queue; dead letters of the edge's connectors are kept in ``dead_letters`` and forwarded too.
+The same file keeps the Sparkplug births of the edge's connectors (:mod:`valueloop.edge.births`).
+
+A database file the outbox creates is private (mode 0600); SQLite gives its write-ahead log and
+shared-memory files the same mode.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,6 +54,8 @@ _DDL = (
         reason TEXT NOT NULL
     )""",
 )
+PRIVATE = 0o600
+"""The mode of an outbox file the outbox creates."""
 
 
 @dataclass(frozen=True)
@@ -87,16 +94,20 @@ class Outbox:
         self._lock = threading.Lock()
         self._added = threading.Condition(self._lock)
         try:
+            with suppress(FileExistsError):  # an outbox created before keeps its mode
+                os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE))
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             for statement in _DDL:
                 self._db.execute(statement)
-        except sqlite3.Error as err:
+        except (sqlite3.Error, OSError) as err:
             raise ConnectorError(f"cannot open the outbox {self.path}: {err}") from err
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction on the outbox's database, durable once the block ends (rolled
+        back if it raises); for the tables kept beside the batches."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -111,7 +122,7 @@ class Outbox:
         """Keep a delivery durably; return its batch's idempotency key (None if no readings)."""
         key = f"{self.edge}-{uuid.uuid4().hex}" if readings.num_rows else None
         now = datetime.now(UTC).isoformat()
-        with self._transaction() as db:
+        with self.transaction() as db:
             if key is not None:
                 db.execute(
                     "INSERT INTO batches (batch_key, source, created_at, readings, body) "
@@ -145,12 +156,12 @@ class Outbox:
 
     def remove(self, seqs: list[int]) -> None:
         """Forget batches the centre confirmed."""
-        with self._transaction() as db:
+        with self.transaction() as db:
             db.executemany("DELETE FROM batches WHERE seq = ?", [(seq,) for seq in seqs])
 
     def refuse(self, batch: OutboxBatch, reason: str) -> None:
         """Set aside a batch the centre refused as malformed, with the reason."""
-        with self._transaction() as db:
+        with self.transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO refused VALUES (?, ?, ?, ?, ?)",
                 (batch.key, batch.source, datetime.now(UTC).isoformat(), reason, batch.body),
@@ -180,7 +191,7 @@ class Outbox:
 
     def forget_dead_letters(self, seqs: list[int]) -> None:
         """Forget dead letters the centre confirmed."""
-        with self._transaction() as db:
+        with self.transaction() as db:
             db.executemany("DELETE FROM dead_letters WHERE seq = ?", [(seq,) for seq in seqs])
 
     def state(self) -> OutboxState:
