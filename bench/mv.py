@@ -11,13 +11,17 @@ Three parts, written to ``bench/results/mv.json``:
   hourly model on the same meter-year.
 - ``agreement``: the daily change-point baseline against opendsm's daily model on opendsm's sample
   meters, the cases and tolerance of ``tests/value/test_opendsm_peer.py``.
-- ``injected``: injected-savings recovery on the same sample meters, daily and hourly. The
+- ``injected``: injected-savings recovery, daily and hourly, on opendsm's four simulated Illinois
+  meters and its three UK meters of homes with more than a year after their blackout. The Illinois
   samples carry a saving opendsm injected from the end of their blackout on (10 % of every load
   component: its metadata gives 10,000 kWh a year before and 9,000 after), so the reporting year
-  divided by 0.9 is that year without its saving. Each of its consecutive 30-day windows has a
-  known saving of ``s`` (0 to 20 %) injected again (the readings times ``1 - s``); the baseline
-  fitted on the reference year measures it, and the table says how often the stated 68 % and 90 %
-  intervals hold the injected saving. Every figure of that table is of an injected saving.
+  divided by 0.9 is that year without its saving; the UK samples are used after their blackout
+  only (``tests/value/baseline_samples.uk_periods``). Each consecutive 30-day window of a
+  reporting period has a known saving of ``s`` (0 to 20 %) injected (the readings times
+  ``1 - s``); the baseline fitted on the reference year measures it, and the table says how often
+  the stated 68 % and 90 % intervals hold the injected saving, beside the share Guideline 14's
+  fractional form of the same uncertainty (scaled by the window's use over the reference mean)
+  would hold. Every figure of that table is of an injected saving.
 
     python bench/mv.py [--repeat 3]
 """
@@ -42,7 +46,8 @@ from common import write_result
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.value.baseline_samples import Periods, opendsm_periods
+from tests.value.baseline_samples import UK_SAMPLES, Periods, opendsm_periods
+from tests.value.injected_windows import IL_SAMPLES, INJECTED, TIMEZONE, WINDOW_DAYS, recovery
 from tests.value.test_opendsm_peer import CASES, opendsm_daily
 
 from valueloop.value.baselines import Baseline, baseline_class
@@ -50,21 +55,9 @@ from valueloop.value.baselines.frame import read_frame
 from valueloop.value.baselines.regression import indicators, levels_of
 
 console = Console()
-TIMEZONE = "America/Chicago"
-"""Where opendsm's Illinois sample meters keep their calendar."""
 HOURLY_SAMPLE = "il-electricity-cdd-hdd-hourly"
-SAMPLES = (
-    "il-electricity-cdd-hdd",
-    "il-electricity-cdd-only",
-    "il-gas-hdd-only",
-    "il-gas-intercept-only",
-)
-"""opendsm's Illinois sample meters; each has a daily and an hourly file."""
-OPENDSM_SAVING = 0.10
-"""The saving opendsm injected into every sample from the end of its blackout."""
-INJECTED = (0.0, 0.02, 0.05, 0.10, 0.20)
-"""Savings injected into each reporting window, as a fraction of its use."""
-WINDOW_DAYS = 30
+COVERAGE_SIZE = 0.10
+"""The injected size the coverage table is of (every size gives the same error)."""
 KINDS: dict[str, dict[str, Any]] = {
     "changepoint_hourly": {"timezone": TIMEZONE},
     "regression": {"regressors": ["temperature"], "calendar": ["hour_of_week"]},
@@ -222,80 +215,42 @@ def agreement() -> list[dict[str, Any]]:
     return rows
 
 
-def restored(periods: Periods) -> pa.Table:
-    """The reporting year without opendsm's injected saving (readings divided by 0.9)."""
-    values = np.asarray(periods.reporting["value"].to_numpy(zero_copy_only=False), np.float64)
-    return periods.reporting.set_column(
-        periods.reporting.column_names.index("value"),
-        "value",
-        pa.array(values / (1 - OPENDSM_SAVING)),
-    )
-
-
-def recovery(sample: str, interval: str) -> list[dict[str, Any]]:
-    """Injected savings against verified ones, per 30-day window of one sample meter."""
-    periods = opendsm_periods(f"{sample}-{interval}")
-    kind = "changepoint_daily" if interval == "daily" else "changepoint_hourly"
-    baseline = make(kind, {}).fit(periods.reference)
-    year = restored(periods)
-    per_window = WINDOW_DAYS * (1 if interval == "daily" else 24)
-    rows = []
-    for first in range(0, year.num_rows - per_window + 1, per_window):
-        window = year.slice(first, per_window)
-        use = np.asarray(window["value"].to_numpy(zero_copy_only=False), np.float64)
-        for fraction in INJECTED:
-            injected = window.set_column(
-                window.column_names.index("value"), "value", pa.array(use * (1 - fraction))
-            )
-            predicted = baseline.predict(injected)["counterfactual"].to_numpy()
-            counted = np.isfinite(predicted) & np.isfinite(use)
-            total = float(use[counted].sum())
-            truth = fraction * total
-            measured = baseline.savings(injected)
-            error = measured.saving - truth
-            rows.append(
-                {
-                    "sample": sample,
-                    "interval": interval,
-                    "kind": kind,
-                    "window": first // per_window,
-                    "injected_fraction": fraction,
-                    "use": total,
-                    "injected": truth,
-                    "verified": measured.saving,
-                    "uncertainty_68": measured.uncertainty[0.68],
-                    "uncertainty_90": measured.uncertainty[0.9],
-                    "covered_68": abs(error) <= measured.uncertainty[0.68],
-                    "covered_90": abs(error) <= measured.uncertainty[0.9],
-                    "passes_g14": baseline.statistics().passes,
-                }
-            )
-    return rows
-
-
 def coverage(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per interval and injected size: windows, the mean error of the verified saving and the
-    mean 90 % uncertainty (both as a fraction of the window's use, since the meters' units
-    differ), and how often each interval holds the injected saving."""
+    """Per interval and source (and both together), one injected size since the size does not
+    change the error: windows, the mean error of the verified saving and the mean 90 %
+    uncertainty (both as a fraction of the window's use, since the meters' units differ), how
+    often each interval holds the injected saving, and how often Guideline 14's fractional form
+    would."""
     table = []
     for interval in ("daily", "hourly"):
-        for fraction in INJECTED:
+        for source in ("Illinois, simulated", "UK homes", "all"):
             chosen = [
-                r for r in rows if r["interval"] == interval and r["injected_fraction"] == fraction
+                r
+                for r in rows
+                if r["interval"] == interval
+                and r["injected_fraction"] == COVERAGE_SIZE
+                and source in (r["source"], "all")
             ]
+
+            def share(name: str, chosen: list[dict[str, Any]] = chosen) -> float:
+                return float(np.mean([r[name] for r in chosen]))
+
             table.append(
                 {
                     "interval": interval,
-                    "injected_fraction": fraction,
+                    "source": source,
                     "windows": len(chosen),
+                    "meters": len({r["sample"] for r in chosen}),
                     "mean_error_of_use": float(
                         np.mean([(r["verified"] - r["injected"]) / r["use"] for r in chosen])
                     ),
                     "mean_uncertainty_90_of_use": float(
                         np.mean([r["uncertainty_90"] / r["use"] for r in chosen])
                     ),
-                    "coverage_68": float(np.mean([r["covered_68"] for r in chosen])),
-                    "coverage_90": float(np.mean([r["covered_90"] for r in chosen])),
+                    "coverage_68": share("covered_68"),
+                    "coverage_90": share("covered_90"),
+                    "fractional_form_coverage_68": share("fractional_form_covered_68"),
+                    "fractional_form_coverage_90": share("fractional_form_covered_90"),
                 }
             )
     return table
@@ -332,26 +287,30 @@ def show(result: dict[str, Any]) -> None:
             f"{row['opendsm_cv_rmse']:.1%}",
         )
     console.print(peers)
-    injected = Table(title="injected savings (injected, not real): recovery and coverage")
+    injected = Table(title="injected savings (injected, not real): coverage of the intervals")
     for name in (
         "interval",
-        "injected",
+        "meters",
         "windows",
         "error of use",
         "ΔE 90 % of use",
         "68 %",
         "90 %",
+        "fractional 68 %",
+        "fractional 90 %",
     ):
         injected.add_column(name)
     for row in result["injected"]["coverage"]:
         injected.add_row(
-            row["interval"],
-            f"{row['injected_fraction']:.0%}",
+            f"{row['interval']}, {row['source']}",
+            str(row["meters"]),
             str(row["windows"]),
             f"{row['mean_error_of_use']:+.2%}",
             f"{row['mean_uncertainty_90_of_use']:.2%}",
             f"{row['coverage_68']:.2f}",
             f"{row['coverage_90']:.2f}",
+            f"{row['fractional_form_coverage_68']:.2f}",
+            f"{row['fractional_form_coverage_90']:.2f}",
         )
     console.print(injected)
 
@@ -363,7 +322,7 @@ def main() -> None:
     rows = [
         row
         for interval in ("daily", "hourly")
-        for sample in SAMPLES
+        for sample in (*IL_SAMPLES, *UK_SAMPLES)
         for row in recovery(sample, interval)
     ]
     result = {
@@ -372,7 +331,8 @@ def main() -> None:
         "injected": {
             "sizes": list(INJECTED),
             "window_days": WINDOW_DAYS,
-            "samples": list(SAMPLES),
+            "samples": [*IL_SAMPLES, *UK_SAMPLES],
+            "coverage_size": COVERAGE_SIZE,
             "coverage": coverage(rows),
             "rows": rows,
         },

@@ -6,6 +6,11 @@
   real temperatures, with a 10 % saving after the blackout that separates the two periods; they
   are the data opendsm itself is tested on, which is what a peer check wants. The reference period
   is the 365 days before the blackout, the reporting period the 366 days from its end.
+- opendsm's UK sample meters (``uk-*-hourly-sample-*``): half-hourly or hourly readings of homes
+  with the hourly temperatures of their spot, in °C; opendsm does not call these simulated, and
+  their irregular use (days of nothing, a lone spike) reads as real homes. :func:`uk_periods`
+  takes the 365 days after each sample's blackout as the reference and the rest as the reporting
+  period, so whatever opendsm may have done at the blackout lies outside both.
 - the UCI Combined Cycle Power Plant data (real measurements, shipped in ``data/ccpp``): net
   output against ambient temperature, exhaust vacuum, pressure and humidity. Its rows carry no
   timestamps, so the tests number them hourly in file order; the first 70 % are the reference.
@@ -82,6 +87,43 @@ def opendsm_periods(sample: str) -> Periods:
         return _table(readings.index, readings["value"], means.reindex(readings.index))
 
     return Periods(period(reference), period(reporting), built)
+
+
+UK_SAMPLES = (
+    "uk-electricity-hdd-only-hourly-sample-0",
+    "uk-electricity-hdd-only-hourly-sample-2",
+    "uk-gas-hdd-only-hourly-sample-0",
+)
+"""opendsm's UK samples with more than a year of readings after their blackout."""
+
+
+def uk_periods(sample: str, interval: str) -> Periods:
+    """The periods of UK sample ``sample`` summed to ``daily`` or ``hourly`` intervals; the
+    temperature is the interval's mean, in °C. A day with fewer than 20 hourly readings (a
+    half-hourly day with fewer than 20) is left out rather than summed short."""
+    pytest.importorskip("opendsm", reason="opendsm (a test extra) ships the sample meter data")
+    import pandas as pd
+    from opendsm import eemeter
+
+    logging.getLogger("eemeter").setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        meter, temperature, metadata = eemeter.load_sample(sample, tempF=False)
+    start = pd.Timestamp(metadata["blackout_end_date"])
+    start = (start.tz_localize("UTC") if start.tzinfo is None else start) + pd.Timedelta(days=1)
+    meter = meter[start:]
+    if interval == "daily":
+        meter = meter.resample("D").sum(min_count=20)
+        temperature = temperature.resample("D").mean()
+    else:
+        meter = meter.resample("h").sum(min_count=1)
+    split = start + pd.Timedelta(days=365)
+
+    def period(readings: Any) -> pa.Table:
+        return _table(readings.index, readings["value"], temperature.reindex(readings.index))
+
+    before = meter.index < split
+    return Periods(period(meter[before]), period(meter[~before]), {"metadata": metadata})
 
 
 def ccpp_periods() -> Periods:

@@ -93,18 +93,21 @@ def test_g14_statistics_by_hand() -> None:
 
 
 def test_fractional_savings_uncertainty_by_hand() -> None:
-    """n = 365, p = 3, CV = 0.2, rho = 0.5: n' = 365 * 0.5 / 1.5 = 121.667.
+    """n = 365, p = 3, CV = 0.2, rho = 0.5: n' = 365 * 0.5 / 1.5 = 121.667; the reference used
+    10 000 kWh a year, so RMSE = 0.2 * 10 000 / 365 = 5.4795 kWh.
 
     A year of reporting (m = 365) with 10 000 kWh counterfactual and 9 000 used: saving 1 000,
-    F = 0.1. ΔE / t = 1.26 * 0.2 * 10 000 * sqrt((365 / 121.667) * (1 + 2 / 121.667) / 365)
-    = 2 520 * 0.091402 = 230.33 kWh; Student's t with 118.67 degrees of freedom is 0.99864 at
-    68 % and 1.65780 at 90 %, so ΔE = 230.02 and 381.84 kWh, FSU 0.230 and 0.382.
+    F = 0.1. ΔE / t = 1.26 * 5.4795 * sqrt(365 * (365 / 121.667) * (1 + 2 / 121.667)) = 230.33 kWh,
+    Guideline 14's fractional form to the digit (1.26 * 0.2 * 10 000 * sqrt(3.0493 / 365): the
+    reporting year used what the reference year did per day). Student's t with 118.67 degrees
+    of freedom is 0.99864 at 68 % and 1.65780 at 90 %, so ΔE = 230.02 and 381.84 kWh, FSU 0.230
+    and 0.382.
     """
     stats = BaselineStatistics(
         resolution="daily",
         rows=365,
         parameters=3,
-        mean=27.4,
+        mean=10_000 / 365,
         cv_rmse=0.2,
         nmbe=0.0,
         r_squared=0.8,
@@ -123,6 +126,12 @@ def test_fractional_savings_uncertainty_by_hand() -> None:
     assert result.fsu[0.90] == pytest.approx(0.38184, abs=1e-5)
     observed[:10] = np.nan
     assert savings(stats, counterfactual, observed).missing == 10
+    # a month that uses a quarter of the reference's mean has the reference's error per interval:
+    # its ΔE is the same number of kWh as a month at the mean (the fractional form would quarter it)
+    month = savings(stats, np.full(30, 10_000 / 365), np.full(30, 9_000 / 365))
+    low = savings(stats, np.full(30, 2_500 / 365), np.full(30, 2_250 / 365))
+    assert low.uncertainty[0.9] == pytest.approx(month.uncertainty[0.9])
+    assert low.fsu[0.9] == pytest.approx(4 * month.fsu[0.9])
 
 
 def test_hourly_change_point_equals_least_squares_with_hour_of_week_indicators() -> None:

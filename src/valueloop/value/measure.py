@@ -278,13 +278,11 @@ def statistics_from(values: dict[str, Any]) -> BaselineStatistics:
     return BaselineStatistics(**kept, thresholds=G14Thresholds(**values["thresholds"]))
 
 
-def period_uncertainty(
-    statistics: dict[str, Any], counterfactual: float, rows: int, confidence: float
-) -> float:
-    """Guideline 14's ``ΔE_save`` at ``confidence`` of ``rows`` reporting intervals of one plan
-    whose adjusted baseline totals ``counterfactual`` (a part of its reporting window)."""
+def period_uncertainty(statistics: dict[str, Any], rows: int, confidence: float) -> float:
+    """``ΔE_save`` at ``confidence`` of ``rows`` reporting intervals of one plan (a part of its
+    reporting window), from the baseline statistics its measurement recorded."""
     if rows < 1:
         return 0.0
     stats = statistics_from(statistics)
-    standard = savings_uncertainty(stats, counterfactual, rows)
+    standard = savings_uncertainty(stats, rows)
     return t_quantile(confidence, stats.effective_rows - stats.parameters) * standard

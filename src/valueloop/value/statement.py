@@ -69,9 +69,7 @@ def _line(recorded: RecordedMeasurement, period: Period) -> dict[str, Any]:
     statistics = recorded.assumptions.get("statistics")
     uncertainty = math.nan
     if statistics is not None and months:
-        uncertainty = period_uncertainty(
-            statistics, totals["counterfactual"], int(totals["rows"]), confidence
-        )
+        uncertainty = period_uncertainty(statistics, int(totals["rows"]), confidence)
     return {
         "plan_id": plan.plan_id,
         "order_id": plan.order_id,

@@ -16,18 +16,28 @@ for monthly data, 30 % and 10 % for hourly data. Daily data, finer than monthly,
 hourly set: their interval noise is of the hourly kind, and what a daily baseline's total is worth
 is said by the savings uncertainty, not by the interval CV.
 
-The fractional savings uncertainty (FSU) of a reporting period of ``m`` intervals with saving
-``E_save`` and baseline (counterfactual) energy ``E_base`` (fraction ``F = E_save / E_base``) is
+The savings uncertainty of a reporting period of ``m`` intervals, with saving ``E_save`` and
+baseline (counterfactual) energy ``E_base``, is Reddy and Claridge's
 
-    ΔE_save / E_save = 1.26 · t · CV(RMSE) / F · sqrt((n / n') · (1 + 2 / n') / m)
+    ΔE_save = 1.26 · t · RMSE · sqrt(m · (n / n') · (1 + 2 / n'))
 
-with ``n' = n (1 - rho) / (1 + rho)`` the effective number of reference intervals, ``rho`` the lag-1
-autocorrelation of the reference residuals (``n' = n`` when ``rho <= 0``) and ``t`` Student's
-two-sided quantile at the confidence level with ``n' - p`` degrees of freedom. Guideline 14
-derived the empirical factor 1.26 on monthly models; valueloop keeps it at every resolution, as
-opendsm's CalTRACK hourly model does, since no published factor for daily or hourly data replaces
-it and it errs on the side of a wider interval. ``ΔE_save`` itself, in the target's unit, does not
-depend on the saving, so it is reported even when the saving is nil (when the FSU is infinite).
+with ``RMSE = CV(RMSE) · ȳ``, ``n' = n (1 - rho) / (1 + rho)`` the effective number of reference
+intervals, ``rho`` the lag-1 autocorrelation of the reference residuals (``n' = n`` when
+``rho <= 0``) and ``t`` Student's two-sided quantile at the confidence level with ``n' - p``
+degrees of freedom. The fractional savings uncertainty (FSU) is ``ΔE_save / |E_save|``.
+
+Guideline 14 prints the same formula in fractional form, ``ΔE_save / E_save = 1.26 · t · CV(RMSE) /
+F · sqrt((n / n') (1 + 2 / n') / m)`` with ``F = E_save / E_base``, which is the form above when
+``E_base = m · ȳ``: when the reporting period uses what the reference period used per interval.
+For a reporting window whose use differs from the reference mean (a summer month of a cooling
+meter, a winter month of a heating one) the fractional form scales the interval by the window's
+use, as if the baseline's errors grew in proportion to use, while its residuals, from which the
+RMSE is measured, have one variance. valueloop uses the absolute form: on opendsm's sample meters
+the fractional form's intervals held too few of the injected savings of low-use months
+(``bench/mv.py``). Guideline 14 derived the empirical factor 1.26 on monthly models; valueloop keeps
+it at every resolution, as opendsm's CalTRACK hourly model does, since no published factor for
+daily or hourly data replaces it. ``ΔE_save`` does not depend on the saving, so it is reported
+even when the saving is nil (when the FSU is infinite).
 """
 
 from __future__ import annotations
@@ -215,18 +225,14 @@ class Savings:
     fsu: dict[float, float]
 
 
-def savings_uncertainty(
-    statistics: BaselineStatistics, counterfactual: float, reporting_rows: int
-) -> float:
-    """``ΔE_save / t`` of a reporting period: the savings' standard uncertainty before the t factor.
-
-    ``1.26 · CV(RMSE) · E_base · sqrt((n / n') (1 + 2 / n') / m)``.
-    """
+def savings_uncertainty(statistics: BaselineStatistics, reporting_rows: int) -> float:
+    """``ΔE_save / t`` of ``reporting_rows`` reporting intervals: the savings' standard uncertainty
+    before the t factor, ``1.26 · RMSE · sqrt(m (n / n') (1 + 2 / n'))``, in the target's unit."""
     if reporting_rows < 1:
         raise ModelError("the reporting period has no interval with an observation")
     n, n_eff = statistics.rows, statistics.effective_rows
-    spread = math.sqrt((n / n_eff) * (1.0 + 2.0 / n_eff) / reporting_rows)
-    return FSU_FACTOR * statistics.cv_rmse * abs(counterfactual) * spread
+    rmse = statistics.cv_rmse * abs(statistics.mean)
+    return FSU_FACTOR * rmse * math.sqrt(reporting_rows * (n / n_eff) * (1.0 + 2.0 / n_eff))
 
 
 def savings(
@@ -246,7 +252,7 @@ def savings(
     base = float(counterfactual[both].sum())
     used = float(observed[both].sum())
     saving = base - used
-    standard = savings_uncertainty(statistics, base, m)
+    standard = savings_uncertainty(statistics, m)
     df = statistics.effective_rows - statistics.parameters
     uncertainty = {c: t_quantile(c, df) * standard for c in confidence_levels}
     fsu = {c: u / abs(saving) if saving else math.inf for c, u in uncertainty.items()}
