@@ -47,11 +47,9 @@ def build_sources(
         source = factory(spec)
         if not hasattr(source, "deliveries") or not hasattr(source, "status"):
             raise ConfigError(f"connector kind {spec.kind!r} is not a field source")
-        if births is not None:
-            from valueloop.connectors.sparkplug.births import KeepsBirths
-
-            if isinstance(source, KeepsBirths):
-                source.keep_births(births)
+        keep_births = getattr(source, "keep_births", None)  # a Sparkplug host
+        if births is not None and callable(keep_births):
+            keep_births(births)
         sources.append(source)
     return sources
 

@@ -9,7 +9,7 @@ nodes born before the restart is decoded at once. The site's implementation is
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 
 class KeptBirth(Protocol):
@@ -41,13 +41,4 @@ class BirthBook(Protocol):
 
     def forget(self, connector: str, group: str, edge_node: str) -> None:
         """Drop the births of an edge node and its devices."""
-        ...
-
-
-@runtime_checkable
-class KeepsBirths(Protocol):
-    """A field source that keeps birth certificates in a :class:`BirthBook`."""
-
-    def keep_births(self, book: BirthBook) -> None:
-        """Restore the births ``book`` holds, and keep the births received from now on in it."""
         ...
