@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from tests.api.fleet import bearer
 
 from valueloop.api.app import create_app
-from valueloop.api.auth import issue_token, list_users
+from valueloop.api.auth import describe_token, issue_token, list_users
 from valueloop.site import Site
 
 
@@ -93,6 +93,71 @@ def test_a_role_change_applies_to_the_next_request(
     assert app_client.get("/api/users", headers=bearer(token)).status_code == 403
 
 
+def test_an_admin_changes_when_a_token_expires(
+    app_client: TestClient, site: Site, admin: dict[str, str]
+) -> None:
+    issued = datetime.now(UTC) - timedelta(days=2)
+    token = issue_token(site.store, "maria", "viewer", lifetime=timedelta(days=1), now=issued)
+    token_id = token.split("_")[1]
+    assert app_client.get("/api/me", headers=bearer(token)).status_code == 401
+    extended = app_client.patch(f"/api/tokens/{token_id}", headers=admin, json={"expires_in": "2h"})
+    assert extended.status_code == 200, extended.text
+    expires = datetime.fromisoformat(extended.json()["expires_at"])
+    assert timedelta(hours=1, minutes=59) < expires - datetime.now(UTC) <= timedelta(hours=2)
+    assert app_client.get("/api/me", headers=bearer(token)).json()["name"] == "maria"
+    soon = datetime.now(UTC) + timedelta(minutes=5)
+    shortened = app_client.patch(
+        f"/api/tokens/{token_id}", headers=admin, json={"expires_at": soon.isoformat()}
+    )
+    assert datetime.fromisoformat(shortened.json()["expires_at"]) == soon
+    (listed,) = [
+        user
+        for user in app_client.get("/api/users", headers=admin).json()
+        if user["name"] == "maria"
+    ]
+    assert datetime.fromisoformat(listed["tokens"][0]["expires_at"]) == soon
+    assert app_client.get("/api/me", headers=bearer(token)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "detail"),
+    [
+        ({"expires_at": "2020-01-01T00:00:00Z"}, 422, "is not in the future; to end a token now"),
+        ({"expires_in": "3651d"}, 422, "at most 3650 days"),
+        ({"expires_at": "2999-01-01T00:00:00Z"}, 422, "at most 3650 days from now"),
+        ({"expires_at": "2030-01-01T00:00:00"}, 422, "timezone"),
+        ({"expires_in": "1d", "expires_at": "2030-01-01T00:00:00Z"}, 422, "exactly one of"),
+        ({}, 422, "exactly one of"),
+    ],
+)
+def test_an_expiry_out_of_range_is_refused(
+    app_client: TestClient,
+    site: Site,
+    admin: dict[str, str],
+    body: dict[str, str],
+    status: int,
+    detail: str,
+) -> None:
+    token_id = _add(app_client, admin, "maria", "viewer").split("_")[1]
+    before = describe_token(site.store, f"vl_{token_id}_x").expires_at
+    answer = app_client.patch(f"/api/tokens/{token_id}", headers=admin, json=body)
+    assert answer.status_code == status
+    assert detail in answer.json()["detail"]
+    assert describe_token(site.store, f"vl_{token_id}_x").expires_at == before
+
+
+def test_an_unknown_or_revoked_token_keeps_its_expiry(
+    app_client: TestClient, admin: dict[str, str]
+) -> None:
+    token_id = _add(app_client, admin, "maria", "viewer").split("_")[1]
+    unknown = app_client.patch("/api/tokens/nope", headers=admin, json={"expires_in": "1d"})
+    assert unknown.status_code == 404 and unknown.json()["detail"] == "no token 'nope'"
+    app_client.post(f"/api/tokens/{token_id}/revoke", headers=admin)
+    revoked = app_client.patch(f"/api/tokens/{token_id}", headers=admin, json={"expires_in": "1d"})
+    assert revoked.status_code == 409
+    assert revoked.json()["detail"] == f"token {token_id} is revoked; issue the user a new one"
+
+
 @pytest.mark.parametrize("role", ["viewer", "operator", "approver", "ingest"])
 def test_only_admins_manage_users(app_client: TestClient, site: Site, role: str) -> None:
     token = bearer(issue_token(site.store, "maria", role))
@@ -101,6 +166,7 @@ def test_only_admins_manage_users(app_client: TestClient, site: Site, role: str)
         ("POST", "/api/users", {"name": "eve", "role": "admin"}),
         ("POST", "/api/users/maria/tokens", {}),
         ("PATCH", "/api/users/maria", {"role": "admin"}),
+        ("PATCH", f"/api/tokens/{token['Authorization'].split('_')[1]}", {"expires_in": "1d"}),
         ("POST", f"/api/tokens/{token['Authorization'].split('_')[1]}/revoke", None),
     ]
     for method, path, body in calls:

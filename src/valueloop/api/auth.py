@@ -46,10 +46,12 @@ from typing import Annotated, Any, Literal, get_args
 import pyarrow as pa
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
 from valueloop.api.deps import SiteDep
 from valueloop.api.errors import ForbiddenError, NotFoundError
+from valueloop.api.tokencache import TokenRow, token_rows
 from valueloop.errors import ActionError, AuthError, DataError
 from valueloop.store.duckdb import DuckDBStore
 
@@ -222,6 +224,7 @@ def _ensure_tables(store: DuckDBStore) -> None:
         [TOKEN_LIFETIME],
     )
     _adopt_tokens_without_user(store)
+    token_rows(store).forget()
     _ready.add(store)
 
 
@@ -354,6 +357,7 @@ def rotate_user_token(
         "WHERE user_key = ? AND token_id <> ? AND revoked_at IS NULL",
         [at, user.key, token_id_of(token)],
     )
+    token_rows(store).forget()
     return token
 
 
@@ -363,6 +367,7 @@ def set_user_role(store: DuckDBStore, name: str, role: str) -> Principal:
     user = _existing_user(store, name)
     store.execute("UPDATE api_users SET role = ? WHERE user_key = ?", [checked, user.key])
     store.execute("UPDATE api_tokens SET role = ? WHERE user_key = ?", [checked, user.key])
+    token_rows(store).forget()
     return Principal(name=user.name, role=checked)
 
 
@@ -388,6 +393,35 @@ def revoke_token(store: DuckDBStore, token_id: str, *, now: datetime | None = No
     if _token_info(store, token_id).revoked_at is not None:
         raise ActionError(f"token {token_id} is already revoked")
     store.execute("UPDATE api_tokens SET revoked_at = ? WHERE token_id = ?", [_now(now), token_id])
+    token_rows(store).forget()
+    return _token_info(store, token_id)
+
+
+def set_token_expiry(
+    store: DuckDBStore, token_id: str, expires_at: datetime, *, now: datetime | None = None
+) -> TokenInfo:
+    """Make the token with id ``token_id`` expire at ``expires_at``, from the next request on.
+
+    An expired token may be given a later expiry; a revoked one may not (an
+    :class:`ActionError`). A time without a zone, not after ``now`` (the current time unless
+    given) or more than :data:`MAX_LIFETIME` after it is a :class:`DataError`; an unknown id a
+    :class:`~valueloop.api.errors.NotFoundError`. Returns the token as it is after.
+    """
+    _ensure_tables(store)
+    if _token_info(store, token_id).revoked_at is not None:
+        raise ActionError(f"token {token_id} is revoked; issue the user a new one")
+    at = _now(now)
+    if expires_at.tzinfo is None:
+        raise DataError("expires_at: give a time zone, e.g. 2026-06-30T18:00:00Z")
+    if expires_at <= at:
+        raise DataError(
+            f"expires_at: {expires_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC is not in the future; "
+            "to end a token now, revoke it"
+        )
+    if expires_at - at > MAX_LIFETIME:
+        raise DataError(f"expires_at: a token may live at most {MAX_LIFETIME.days} days from now")
+    store.execute("UPDATE api_tokens SET expires_at = ? WHERE token_id = ?", [expires_at, token_id])
+    token_rows(store).forget()
     return _token_info(store, token_id)
 
 
@@ -444,44 +478,57 @@ def list_users(store: DuckDBStore) -> list[UserInfo]:
     ]
 
 
+def _stored_row(store: DuckDBStore, token_id: str) -> TokenRow | None:
+    """The stored row of ``token_id``: the one kept in memory if fresh, else read (and kept)."""
+    kept = token_rows(store)
+    row = kept.get(token_id)
+    if row is not None:
+        return row
+    generation = kept.generation
+    rows = store.query(
+        "SELECT u.name, u.role, t.token_hash, t.revoked_at, t.expires_at "
+        "FROM api_tokens t JOIN api_users u ON u.user_key = t.user_key "
+        "WHERE t.token_id = ?",
+        [token_id],
+    ).to_pylist()
+    if not rows:
+        return None
+    row = TokenRow(**rows[0])
+    kept.keep(token_id, row, generation)
+    return row
+
+
 def authenticate(store: DuckDBStore, token: str, *, now: datetime | None = None) -> Principal:
     """The user of a valid token: unrevoked and, at ``now``, unexpired.
 
-    Any other token is a :class:`TokenRefused`.
+    Any other token is a :class:`TokenRefused`. The token's row is read from the store unless it
+    was read within :data:`~valueloop.api.tokencache.TOKEN_ROW_SECONDS` and users and tokens have
+    not changed since (see :mod:`valueloop.api.tokencache`).
     """
     _ensure_tables(store)
     match = _TOKEN.fullmatch(token)
     token_id, secret = match.groups() if match else (None, "")
-    rows: list[dict[str, Any]] = []
-    if token_id is not None:
-        rows = store.query(
-            "SELECT u.name, u.role, t.token_hash, t.revoked_at, t.expires_at "
-            "FROM api_tokens t JOIN api_users u ON u.user_key = t.user_key "
-            "WHERE t.token_id = ?",
-            [token_id],
-        ).to_pylist()
+    row = None if token_id is None else _stored_row(store, token_id)
     # hash and compare even without a row, so timing tells nothing about which ids exist
-    stored = rows[0]["token_hash"] if rows else _DUMMY_HASH
-    matches = hmac.compare_digest(_hash(secret), stored)
-    if not rows or not matches:
+    matches = hmac.compare_digest(_hash(secret), row.token_hash if row else _DUMMY_HASH)
+    if row is None or not matches:
         reason: Refusal = (
-            "malformed" if token_id is None else "unknown" if not rows else "wrong secret"
+            "malformed" if token_id is None else "unknown" if row is None else "wrong secret"
         )
         raise TokenRefused("unknown or revoked token", reason, token_id)
-    row = rows[0]
-    if row["revoked_at"] is not None:
+    if row.revoked_at is not None:
         raise TokenRefused("unknown or revoked token", "revoked", token_id)
-    if _now(now) >= row["expires_at"]:
-        expired = row["expires_at"].astimezone(UTC)
+    if _now(now) >= row.expires_at:
+        expired = row.expires_at.astimezone(UTC)
         raise TokenRefused(
             f"token expired at {expired:%Y-%m-%d %H:%M:%S} UTC; ask an admin for a new one",
             "expired",
             token_id,
         )
-    role = row["role"]
-    if role not in ROLES:
-        raise TokenRefused("token has an unknown role", "unknown", token_id)
-    return Principal(name=row["name"], role=role)
+    for role in ROLES:
+        if row.role == role:
+            return Principal(name=row.name, role=role)
+    raise TokenRefused("token has an unknown role", "unknown", token_id)
 
 
 _bearer = HTTPBearer(
@@ -494,20 +541,26 @@ _bearer = HTTPBearer(
 )
 
 
-def current_principal(
+async def current_principal(
     request: Request,
     site: SiteDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """FastAPI dependency: the principal of the request's bearer token (401 without one).
 
-    The outcome is noted on the request for the access log and the sign-in throttle
-    (:func:`principal_of`, :func:`refusal_of`).
+    A token whose row is kept in memory is checked on the event loop; any other in a worker
+    thread, since its row is read from the store. The outcome is noted on the request for the
+    access log and the sign-in throttle (:func:`principal_of`, :func:`refusal_of`).
     """
     if credentials is None:
         raise AuthError("a bearer token is required")
+    token, store = credentials.credentials, site.store
+    token_id = token_id_of(token)
     try:
-        principal = authenticate(site.store, credentials.credentials)
+        if store in _ready and token_id is not None and token_rows(store).get(token_id):
+            principal = authenticate(store, token)
+        else:
+            principal = await run_in_threadpool(authenticate, store, token)
     except TokenRefused as refused:
         setattr(request.state, _REFUSAL_STATE, refused)
         raise
@@ -533,7 +586,9 @@ class RoleCheck:
     def __init__(self, role: Role) -> None:
         self.role: Role = role
 
-    def __call__(self, principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def __call__(
+        self, principal: Annotated[Principal, Depends(current_principal)]
+    ) -> Principal:
         """The principal, if their role allows :attr:`role`."""
         if not role_allows(principal.role, self.role):
             raise ForbiddenError(f"role {principal.role} may not do this; it needs {self.role}")

@@ -9,8 +9,8 @@ from fastapi import Depends, Request
 from valueloop.site import Site
 
 
-def get_site(request: Request) -> Site:
-    """The site the application was created for."""
+async def get_site(request: Request) -> Site:
+    """The site the application was created for (on the event loop: it only looks it up)."""
     site: Site = request.app.state.site
     return site
 

@@ -7,12 +7,19 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from valueloop.act.workorders import OrderStatus
-from valueloop.api.auth import Role
+from valueloop.api.auth import Role, parse_lifetime
 
 
 def _json_object(value: Any) -> Any:
@@ -468,6 +475,32 @@ class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     expires_in: _Lifetime = None
+
+
+class TokenExpiryIn(BaseModel):
+    """A token's new expiry: a time, or a lifetime from now; exactly one of the two."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    expires_at: AwareDatetime | None = Field(
+        None,
+        description="When the token expires: after now and at most ten years ahead.",
+        examples=["2026-06-30T18:00:00Z"],
+    )
+    expires_in: _Lifetime = None
+
+    @model_validator(mode="after")
+    def _one_expiry(self) -> Self:
+        if (self.expires_at is None) == (self.expires_in is None):
+            raise ValueError("give exactly one of expires_at or expires_in")
+        return self
+
+    def expiry(self, now: datetime) -> datetime:
+        """When the token expires, for a request made at ``now``."""
+        if self.expires_at is not None:
+            return self.expires_at
+        assert self.expires_in is not None  # checked by _one_expiry
+        return now + parse_lifetime(self.expires_in)
 
 
 class RoleIn(BaseModel):

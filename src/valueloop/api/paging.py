@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, TypeVar
@@ -125,10 +125,11 @@ class Page:
         follow, and the rows sharing the last one's first key part may be incomplete, so they are
         left to the next page (unless the page would hold nothing else).
         """
-        keys = [
-            tuple(key_part(part) for part in key(row)) if key is not None else (position,)
-            for position, row in enumerate(rows)
-        ]
+        keys: list[Key] = (
+            [tuple(map(key_part, key(row))) for row in rows]
+            if key is not None
+            else [(position,) for position in range(len(rows))]
+        )
         ordered = sorted(zip(keys, rows, strict=True), key=lambda pair: pair[0], reverse=descending)
         try:
             rest = [pair for pair in ordered if self.follows(pair[0], descending=descending)]
@@ -164,11 +165,11 @@ class Page:
         self.response.headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
 
 
-def paging(default: int, maximum: int) -> Callable[..., Page]:
+def paging(default: int, maximum: int) -> Callable[..., Awaitable[Page]]:
     """A dependency reading ``limit`` (``default`` if absent, at most ``maximum``) and
-    ``cursor`` from the query."""
+    ``cursor`` from the query (on the event loop: it reads nothing else)."""
 
-    def page(
+    async def page(
         request: Request,
         response: Response,
         limit: int | None = Query(None, ge=1, le=maximum),

@@ -1,13 +1,14 @@
 """Users and their tokens, managed while the server runs (admin role).
 
 What ``valueloop users`` does on a stopped site: add a user, issue another token, change a role,
-revoke a token. A token issued here is in the response this once; it authenticates at once, and a
-token revoked here is refused from the next request on.
+revoke a token; and change when a token expires. A token issued here is in the response this
+once; it authenticates at once, and a token revoked or given another expiry here is so from the
+next request on.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Depends
 
@@ -21,6 +22,7 @@ from valueloop.api.auth import (
     parse_lifetime,
     require,
     revoke_token,
+    set_token_expiry,
     set_user_role,
 )
 from valueloop.api.deps import SiteDep
@@ -28,6 +30,7 @@ from valueloop.api.models import (
     IssuedTokenOut,
     PrincipalOut,
     RoleIn,
+    TokenExpiryIn,
     TokenIn,
     TokenOut,
     UserIn,
@@ -103,3 +106,12 @@ def change_role(name: str, body: RoleIn, site: SiteDep) -> PrincipalOut:
 def revoke(token_id: str, site: SiteDep) -> TokenOut:
     """Revoke a token (404 if unknown, 409 if revoked already); the user's others remain."""
     return _token_out(revoke_token(site.store, token_id))
+
+
+@router.patch("/tokens/{token_id}", responses=conflict("The token is revoked."))
+def change_expiry(token_id: str, body: TokenExpiryIn, site: SiteDep) -> TokenOut:
+    """Change when a token expires: at ``expires_at``, or ``expires_in`` from now (404 if
+    unknown, 409 if revoked, 422 for a time not in the future or more than ten years ahead).
+    An expired token may be given a later expiry."""
+    now = datetime.now(UTC)
+    return _token_out(set_token_expiry(site.store, token_id, body.expiry(now), now=now))

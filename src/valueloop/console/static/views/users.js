@@ -1,4 +1,5 @@
-/* #/users (admin): add users, change roles, issue tokens with a lifetime and revoke them. */
+/* #/users (admin): add users, change roles, issue tokens with a lifetime, change when they expire
+ * and revoke them. */
 import { api, ask, button, el, field, panel, send, table, toast, when } from "../lib/core.js";
 
 const ROLES = ["viewer", "operator", "approver", "admin"];
@@ -31,6 +32,17 @@ function issue(user, after) {
     });
 }
 
+function changeExpiry(token, after) {
+  ask(`Change when token ${token.token_id} expires`,
+    [field("Expires in, from now (e.g. 12h, 30d)", { name: "expires_in", value: "30d", maxLength: 20, required: true })],
+    "Change", async (form) => {
+      const changed = await send(`api/tokens/${encodeURIComponent(token.token_id)}`,
+        { expires_in: form.elements.expires_in.value.trim() }, "PATCH");
+      toast(`Token ${token.token_id} now expires ${new Date(changed.expires_at).toISOString().slice(0, 16).replace("T", " ")} UTC`);
+      after();
+    });
+}
+
 function userPanel(user, after) {
   const role = el("select", { "aria-label": `Role of ${user.name}`, "data-user": user.name },
     ROLES.map((r) => el("option", { value: r, text: r, selected: r === user.role })));
@@ -46,16 +58,20 @@ function userPanel(user, after) {
   const now = Date.now();
   const tokens = user.tokens.map((t) => {
     const live = !t.revoked_at && new Date(t.expires_at).getTime() > now;
-    return [t.token_id, when(t.created_at), when(t.expires_at), t.revoked_at ? when(t.revoked_at) : "–",
-      live ? button("Revoke", async () => {
-        try {
-          await send(`api/tokens/${encodeURIComponent(t.token_id)}/revoke`, {});
-          toast(`Token ${t.token_id} revoked`);
-        } catch (error) {
-          toast(error.message, true);
-        }
-        after();
-      }, { "aria-label": `Revoke token ${t.token_id}` }) : el("span", { class: "muted", text: t.revoked_at ? "revoked" : "expired" })];
+    const revoke = button("Revoke", async () => {
+      try {
+        await send(`api/tokens/${encodeURIComponent(t.token_id)}/revoke`, {});
+        toast(`Token ${t.token_id} revoked`);
+      } catch (error) {
+        toast(error.message, true);
+      }
+      after();
+    }, { "aria-label": `Revoke token ${t.token_id}` });
+    const expiry = button("Change expiry", () => changeExpiry(t, after),
+      { "aria-label": `Change when token ${t.token_id} expires`, "data-expiry": t.token_id });
+    const actions = t.revoked_at ? el("span", { class: "muted", text: "revoked" })
+      : el("span", { class: "actions" }, live ? revoke : el("span", { class: "muted", text: "expired " }), expiry);
+    return [t.token_id, when(t.created_at), when(t.expires_at), t.revoked_at ? when(t.revoked_at) : "–", actions];
   });
   return panel(user.name, el("div", { class: "toolbar" }, role, button("Issue token", () => issue(user, after))),
     table(["Token", "Issued", "Expires", "Revoked", ""], tokens));
