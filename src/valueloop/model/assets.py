@@ -6,6 +6,7 @@ are given once by the :class:`SeriesRegistry` kept in the store, so they stay st
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -50,34 +51,40 @@ class SeriesSpec:
 
 
 class SeriesRegistry:
-    """Series ids by path, persisted in the store's ``series`` table."""
+    """Series ids by path, persisted in the store's ``series`` table.
+
+    The catalogue is read once and kept until :meth:`ensure` registers a series (the only writer
+    of the table), so that resolving paths and reading the catalogue do not query the store.
+    """
 
     def __init__(self, store: DuckDBStore) -> None:
         self._store = store
         store.execute(_SERIES_DDL)
-        self._index: tuple[pa.Array, pa.Array] | None = None
+        self._catalogue: pa.Table | None = None
+        self._lock = threading.Lock()
 
     def ensure(self, specs: Sequence[SeriesSpec]) -> pa.Table:
         """Register the series not known yet; return the catalogue rows of ``specs``, in order."""
-        known = self._store.query("SELECT path FROM series").column("path").to_pylist()
-        seen = set(known)
-        new = [spec for spec in specs if spec.path not in seen]
-        if new:
-            row = self._store.query("SELECT coalesce(max(series_id), 0) AS top FROM series")
-            first = int(row.column("top")[0].as_py()) + 1
-            rows = pa.table(
-                {
-                    "series_id": pa.array(range(first, first + len(new)), pa.int32()),
-                    "path": [spec.path for spec in new],
-                    "asset": [spec.asset for spec in new],
-                    "signal": [spec.signal for spec in new],
-                    "unit": [spec.unit for spec in new],
-                    "description": [spec.description for spec in new],
-                },
-                schema=SERIES_SCHEMA,
-            )
-            self._store.append("series", rows)
-            self._index = None
+        with self._lock:
+            known = self._store.query("SELECT path FROM series").column("path").to_pylist()
+            seen = set(known)
+            new = [spec for spec in specs if spec.path not in seen]
+            if new:
+                row = self._store.query("SELECT coalesce(max(series_id), 0) AS top FROM series")
+                first = int(row.column("top")[0].as_py()) + 1
+                rows = pa.table(
+                    {
+                        "series_id": pa.array(range(first, first + len(new)), pa.int32()),
+                        "path": [spec.path for spec in new],
+                        "asset": [spec.asset for spec in new],
+                        "signal": [spec.signal for spec in new],
+                        "unit": [spec.unit for spec in new],
+                        "description": [spec.description for spec in new],
+                    },
+                    schema=SERIES_SCHEMA,
+                )
+                self._store.append("series", rows)
+                self._catalogue = None
         return self.lookup([spec.path for spec in specs])
 
     def lookup(self, paths: Sequence[str]) -> pa.Table:
@@ -95,32 +102,25 @@ class SeriesRegistry:
         return rows.cast(SERIES_SCHEMA)
 
     def resolve(self, paths: pa.Array) -> pa.Array:
-        """The ``series_id`` (int32) of each path, null where the path is not registered.
-
-        The catalogue is read once and kept until :meth:`ensure` registers a series (the only
-        writer of the table), so a batch with unknown paths does not re-read it.
-        """
-        if self._index is None:
-            rows = self._store.query("SELECT path, series_id FROM series")
-            self._index = (
-                rows.column("path").combine_chunks().cast(pa.string()),
-                rows.column("series_id").combine_chunks().cast(pa.int32()),
-            )
-        known_paths, ids = self._index
-        return pc.take(ids, pc.index_in(paths, value_set=known_paths))
+        """The ``series_id`` (int32) of each path, null where the path is not registered."""
+        known = self.catalogue()
+        ids = known.column("series_id").combine_chunks()
+        return pc.take(ids, pc.index_in(paths, value_set=known.column("path")))
 
     def catalogue(self, asset: str | None = None) -> pa.Table:
-        """All registered series, or those of one asset, by id."""
+        """All registered series, or those of one asset, by id.
+
+        The same table is returned until a series is registered.
+        """
+        with self._lock:
+            if self._catalogue is None:
+                rows = self._store.query("SELECT * FROM series ORDER BY series_id")
+                self._catalogue = rows.cast(SERIES_SCHEMA).combine_chunks()
+            known = self._catalogue
         if asset is None:
-            rows = self._store.query("SELECT * FROM series ORDER BY series_id")
-        else:
-            rows = self._store.query(
-                "SELECT * FROM series WHERE asset = ? ORDER BY series_id", [asset]
-            )
-        return rows.cast(SERIES_SCHEMA)
+            return known
+        return known.filter(pc.equal(known.column("asset"), asset))
 
     def known_ids(self) -> pa.Array:
         """The ids of every registered series."""
-        return (
-            self._store.query("SELECT series_id FROM series").column("series_id").combine_chunks()
-        )
+        return self.catalogue().column("series_id").combine_chunks()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import timedelta
 
+import pyarrow.compute as pc
 from fastapi import APIRouter
 
+from valueloop.api.catalogue import PerCatalogue
 from valueloop.api.convert import rows_as
 from valueloop.api.deps import SiteDep
 from valueloop.api.errors import NotFoundError
@@ -49,23 +50,36 @@ def risk_of(prediction: PredictionOut | None, cycle: timedelta | None, window: t
     return "low"
 
 
+def _assets_of(site: Site) -> dict[str, tuple[int, timedelta | None]]:
+    """Each asset with a series: how many it has and how long one of its cycles lasts."""
+    counts = pc.value_counts(site.registry.catalogue().column("asset")).to_pylist()
+    return {
+        count["values"]: (count["counts"], cycle_time(site.model, count["values"]))
+        for count in counts
+    }
+
+
+_kept_assets = PerCatalogue(_assets_of)
+
+
 def list_assets(site: Site) -> list[AssetOut]:
     """Every asset with a series or a prediction, with its latest prediction, by name."""
-    series = Counter(site.registry.catalogue().column("asset").to_pylist())
+    series = _kept_assets(site)
     latest = {p.asset: p for p in rows_as(PredictionOut, site.predictions.latest())}
-    return [
-        AssetOut(
-            asset=asset,
-            series=series.get(asset, 0),
-            risk=risk_of(
-                latest.get(asset),
-                cycle_time(site.model, asset),
-                site.config.policy.approve_within,
-            ),
-            prediction=latest.get(asset),
+    window = site.config.policy.approve_within
+    assets = []
+    for asset in sorted(series.keys() | latest.keys()):
+        count, cycle = series.get(asset) or (0, cycle_time(site.model, asset))
+        prediction = latest.get(asset)
+        assets.append(
+            AssetOut(
+                asset=asset,
+                series=count,
+                risk=risk_of(prediction, cycle, window),
+                prediction=prediction,
+            )
         )
-        for asset in sorted(set(series) | set(latest))
-    ]
+    return assets
 
 
 @router.get("")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from fastapi import APIRouter
 
 from valueloop.api.convert import rows_as
@@ -19,14 +23,24 @@ router = APIRouter(prefix="/series", tags=["series"])
 
 MAX_BUCKET = timedelta(days=3653)
 """Widest downsampling bucket (``every``): ten years."""
+_INT32 = (-(2**31), 2**31 - 1)
+"""The ids a series can have."""
+
+
+def catalogue_rows(site: Site, series_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The catalogue rows of those of ``series_ids`` that are registered, by id (from the
+    registry's kept catalogue: no query)."""
+    known = site.registry.catalogue()
+    ids = pa.array([one for one in series_ids if _INT32[0] <= one <= _INT32[1]], pa.int32())
+    wanted = pc.is_in(known.column("series_id"), value_set=ids)
+    return {row["series_id"]: row for row in known.filter(wanted).to_pylist()}
 
 
 def _series(site: Site, series_id: int) -> SeriesOut:
-    rows = site.store.query("SELECT * FROM series WHERE series_id = ?", [series_id])
-    found = rows_as(SeriesOut, rows)
-    if not found:
+    found = catalogue_rows(site, [series_id]).get(series_id)
+    if found is None:
         raise NotFoundError(f"no series {series_id}")
-    return found[0]
+    return SeriesOut.model_validate(found)
 
 
 def _utc(moment: datetime | None) -> datetime | None:

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from valueloop.api.alarm_models import AlarmOut
+from valueloop.api.catalogue import PerCatalogue
 from valueloop.api.convert import rows_as
 from valueloop.api.deps import SiteDep
 from valueloop.api.errors import NotFoundError
@@ -122,10 +123,13 @@ def asset_tree(site: Site) -> AssetTree:
     return AssetTree(site=site.model.name, nodes=nodes)
 
 
+_kept_tree = PerCatalogue(asset_tree)
+
+
 @router.get("/tree")
 def tree(site: SiteDep) -> AssetTree:
     """The site's areas, lines and assets (ISA-95), each level by name."""
-    return asset_tree(site)
+    return _kept_tree(site)
 
 
 def _signals(site: Site, series: list[dict[str, Any]]) -> list[SignalOverview]:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from valueloop.api.answers import not_found
 from valueloop.api.deps import SiteDep
 from valueloop.api.errors import NotFoundError
+from valueloop.api.routers.series import catalogue_rows
 from valueloop.errors import DataError
 from valueloop.store.base import EARLIEST_US, LATEST_US
 from valueloop.store.trend import Mode, draw
@@ -75,7 +76,7 @@ def trend(
     if first >= last:
         raise DataError("start: must be before end")
     wanted = list(dict.fromkeys(series))
-    catalogue = {row["series_id"]: row for row in site.registry.catalogue().to_pylist()}
+    catalogue = catalogue_rows(site, wanted)
     unknown = [series_id for series_id in wanted if series_id not in catalogue]
     if unknown:
         raise NotFoundError(f"no series {', '.join(map(str, unknown[:5]))}")
