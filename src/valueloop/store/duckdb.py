@@ -24,7 +24,7 @@ import stat
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,7 @@ AGGREGATE_SQL: dict[str, str] = {  # DuckDB SQL of each aggregate, finite values
     "worst": "max(quality)",
 }
 _NEVER = np.iinfo(np.int64).min
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PRIVATE = 0o600
 """The mode of a database file the store creates."""
 
@@ -103,6 +104,16 @@ class HighWaterMarks:
         """Record that these points are stored."""
         if self._fit(ids):
             np.maximum.at(self._marks, ids, stamps)
+
+    def oldest_newest(self, ids: np.ndarray) -> int | None:
+        """The oldest of the newest timestamps (µs) of those of ``ids`` that have a point: the
+        newest point of each is at or after it. None when some id is not tracked or none has one.
+        """
+        if len(ids) == 0 or not self._fit(ids):
+            return None
+        marks = self._marks[ids]
+        stored = marks[marks != _NEVER]
+        return int(stored.min()) if len(stored) else None
 
 
 def buckets_sql(points: str, aggs: Sequence[Aggregate], where: str = "") -> str:
@@ -269,14 +280,23 @@ class DuckDBStore:
             ).to_arrow_table()
 
     def latest(self, series: Sequence[int]) -> pa.Table:
-        """The newest point of each of ``series`` that has one."""
+        """The newest point of each of ``series`` that has one.
+
+        Only points at or after the oldest of the series' high-water marks are read: with data
+        arriving in time order, the last stretch of the table rather than all of it.
+        """
+        floor = self._high_water.oldest_newest(np.asarray(series, np.int64))
+        since = "" if floor is None else " AND ts >= ?"
+        params: list[Any] = [list(series)]
+        if floor is not None:
+            params.append(_EPOCH + timedelta(microseconds=floor))
         with self._cursor() as con:
             table = con.sql(
                 "SELECT series_id, max(ts) AS ts, arg_max(value, ts) AS value, "
                 "arg_max(quality, ts) AS quality FROM points "
-                "WHERE series_id IN (SELECT unnest(?::INTEGER[])) GROUP BY series_id "
+                f"WHERE series_id IN (SELECT unnest(?::INTEGER[])){since} GROUP BY series_id "
                 "ORDER BY series_id",
-                params=[list(series)],
+                params=params,
             ).to_arrow_table()
         return table.cast(POINT_SCHEMA)
 
