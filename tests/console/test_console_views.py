@@ -6,11 +6,9 @@ no serious or critical violation on any view."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
 from tests.console.browser import (
@@ -21,81 +19,22 @@ from tests.console.browser import (
     serious_violations,
     serving,
 )
+from tests.console.sites import judge_limit_alarms, write_readings
 
-from valueloop.alarms import AlarmBook, LimitAlarm
-from valueloop.alarms.job import AlarmJob
 from valueloop.api.app import create_app
 from valueloop.api.auth import issue_token
-from valueloop.engine.build import alarm_points
-from valueloop.site import Site, open_site
+from valueloop.site import Site
 
 pytestmark = pytest.mark.browser
 
-SITE = """
-site: {name: works, timezone: America/New_York, currency: EUR}
-asset_types:
-  pump:
-    signals:
-      speed: {unit: rpm}
-      bearing_temperature: {unit: degC, expected_interval: 5m}
-    setpoints:
-      speed_setpoint: {unit: rpm, min: 1000, max: 1800, max_step: 100}
-    alarms:
-      - {name: bearing_hot, signal: bearing_temperature, limits: {hi: 80}, priority: high}
-assets:
-  - {path: "pumping/line-1/pump-{1..2}", type: pump}
-policy:
-  approval: manual
-  approvals: 1
-"""
-STEP = timedelta(minutes=5)
 VIEWS = ["assets", "assets/pump-1", "trends", "alarms", "workorders", "value", "dashboards"]
 VIEWS += ["dashboards/new", "packs", "users"]
 
 
-def _write(site: Site, asset: str, signal: str, rows: list[tuple[datetime, float, int]]) -> int:
-    series_id: int = site.registry.lookup([site.model.path(asset, signal)])["series_id"][0].as_py()
-    site.points.write(
-        pa.table(
-            {
-                "series_id": pa.array([series_id] * len(rows), pa.int32()),
-                "ts": pa.array([r[0] for r in rows], pa.timestamp("us", tz="UTC")),
-                "value": pa.array([r[1] for r in rows], pa.float64()),
-                "quality": pa.array([r[2] for r in rows], pa.uint8()),
-            }
-        )
-    )
-    return series_id
-
-
-@pytest.fixture
-def works(tmp_path: Path) -> Iterator[Site]:
-    """The site with a day of readings every 5 minutes: a two-hour gap and one bad reading."""
-    path = tmp_path / "site.yaml"
-    path.write_text(SITE)
-    opened = open_site(path, tmp_path / "data")
-    now = datetime.now(UTC).replace(microsecond=0)
-    times = [now - STEP * i for i in range(288, 0, -1)]
-    kept = [t for t in times if not now - timedelta(hours=10) < t < now - timedelta(hours=8)]
-    for asset in ("pump-1", "pump-2"):
-        _write(opened, asset, "speed", [(t, 1450.0 + (t.minute % 7), 0) for t in kept])
-        _write(
-            opened,
-            asset,
-            "bearing_temperature",
-            [(t, 60.0 + (t.hour % 5), 2 if i == 100 else 0) for i, t in enumerate(kept)],
-        )
-        _write(opened, asset, "speed_setpoint", [(now - timedelta(minutes=30), 1450.0, 0)])
-    yield opened
-    opened.close()
-
-
 def _raise_by_reading(site: Site, value: float) -> None:
     """A hot bearing reading on pump-1, judged by the site's alarm job as the engine would."""
-    _write(site, "pump-1", "bearing_temperature", [(datetime.now(UTC), value, 0)])
-    points = alarm_points(site)
-    limits = [p for p in points if isinstance(p, LimitAlarm)]
-    AlarmJob(site.points, AlarmBook(site.store), limits, []).step(datetime.now(UTC), None, None)
+    write_readings(site, "pump-1", "bearing_temperature", [(datetime.now(UTC), value, 0)])
+    judge_limit_alarms(site, datetime.now(UTC))
 
 
 def test_every_view_on_a_site_of_pumps(works: Site, tmp_path: Path) -> None:
