@@ -1,5 +1,7 @@
-/* #/packs/aviation: the aviation pack's dashboard: fleet health (remaining life with its interval
- * by risk), the maintenance plan and the cost of each maintenance policy. */
+/* #/packs: the pack views this site has data for (the aviation pack's runs leave the site's run
+ * summary, which its view shows); #/packs/aviation: the aviation pack's dashboard: fleet health
+ * (remaining life with its interval by risk), the maintenance plan and the cost of each
+ * maintenance policy. */
 import { api, el, money, number, optional, panel } from "../lib/core.js";
 
 const C = window.ValueloopCharts;
@@ -45,6 +47,10 @@ async function aviation(root) {
 
 export async function render(root, params) {
   if (params[0] === "aviation") return aviation(root);
-  root.append(el("h1", { text: "Packs" }), el("p", {}, el("a", { href: "#/packs/aviation", text: "Aviation fleet" })));
+  const summary = await optional("api/summary");
+  root.append(el("h1", { text: "Packs" }), summary
+    ? el("ul", {}, el("li", {}, el("a", { href: "#/packs/aviation", text: "Aviation fleet" }),
+      ": remaining life of each engine, the maintenance plan and the cost of each maintenance policy"))
+    : el("p", { class: "empty", text: "No pack of this site has a view of its own. Build dashboards of its signals under Dashboards." }));
   return undefined;
 }

@@ -1,6 +1,9 @@
-/* #/trends[/id,id,...]: any signals on one chart, one y-axis per unit, over a picked time range;
+/* #/trends[/id,id,...[/start/end]]: any signals on one chart, one y-axis per unit, over a picked
+ * time range (the last 24 hours, live, unless the link names a start and an end, ISO 8601);
  * zooming refetches the range at the chart's pixel width, gaps and bad-quality points show as
- * such, and a live tail appends new points every few seconds. */
+ * such, and a live tail appends new points every few seconds. Each time ECharts has painted new
+ * data, #trend-chart's data-painted says when (performance.now(), ms since navigation) and
+ * data-paints counts the paints. */
 import { api, button, el, panel, siteTime } from "../lib/core.js";
 import * as events from "../lib/events.js";
 import { trendOption } from "../lib/trendchart.js";
@@ -31,44 +34,72 @@ async function picker(onPick) {
     button("Add to chart", () => signal.value && onPick(Number(signal.value)), { id: "trend-add" }));
 }
 
+/* The time of the newest reading of any of ``traces`` (from a trend: each path ends
+ * ".../asset/signal"), as their assets' overviews give it; null when none has a reading. */
+async function newest(traces) {
+  const assets = [...new Set(traces.map((t) => t.path.split("/").slice(-2)[0]))];
+  const overviews = await Promise.all(assets.map((a) => api(`api/assets/${encodeURIComponent(a)}/overview`)));
+  const ids = new Set(traces.map((t) => t.series_id));
+  const stamps = overviews.flatMap((o) => o.signals).filter((s) => ids.has(s.series_id) && s.latest)
+    .map((s) => Date.parse(s.latest.ts));
+  return stamps.length ? Math.max(...stamps) : null;
+}
+
 export async function render(root, params) {
   const state = { ids: (params[0] || "").split(",").filter(Boolean).map(Number), span: RANGES["24 h"],
-    end: null, start: null, data: null, live: true, timer: null, busy: false };
+    end: null, start: null, data: null, live: true, timer: null, busy: false,
+    asked: 0, painting: false, zoomTo: null, zooming: false };
+  const [linkStart, linkEnd] = [Date.parse(params[1]), Date.parse(params[2])];
+  if (linkEnd > linkStart) Object.assign(state, { live: false, start: linkStart, end: linkEnd, span: linkEnd - linkStart });
   const holder = el("div", { class: "chart trend", id: "trend-chart" });
   const status = el("p", { class: "muted", id: "trend-status", "aria-live": "polite" });
   const chart = window.echarts.init(holder, null, { renderer: "canvas" });
   const chosen = el("ul", { class: "chips", "aria-label": "Signals on the chart" });
+  const from = el("input", { type: "datetime-local", id: "trend-from" });
+  const to = el("input", { type: "datetime-local", id: "trend-to" });
 
-  const setHash = () => window.history.replaceState(null, "", "#/trends/" + state.ids.join(","));
+  const setHash = () => window.history.replaceState(null, "", "#/trends/" + state.ids.join(",") + (state.live ? ""
+    : `/${new Date(state.start).toISOString()}/${new Date(state.end).toISOString()}`));
   const draw = () => {
     chosen.replaceChildren(...(state.data ? state.data.series : []).map((s) => el("li", {}, `${s.path} (${s.unit}) `,
-      button("Remove", () => { state.ids = state.ids.filter((i) => i !== s.series_id); setHash(); load(); },
+      button("Remove", () => { state.ids = state.ids.filter((i) => i !== s.series_id); load(); },
         { "aria-label": `Remove ${s.path}`, class: "link" }))));
     if (!state.data) return chart.clear();
+    state.painting = true;
     chart.setOption(trendOption(state.data, document.documentElement.dataset.theme === "dark", siteTime), true);
   };
 
+  /* The range from ``start`` to ``end`` (ms; by default the span up to now when live), at the
+   * chart's width; an answer that a later load has overtaken is dropped. */
   async function load(start, end) {
+    const asked = ++state.asked;
     if (!state.ids.length) {
+      setHash();
       state.data = null;
       status.textContent = "Pick a signal to draw.";
       return draw();
     }
     state.end = end ?? (state.live ? Date.now() : state.end);
     state.start = start ?? state.end - state.span;
+    setHash();
+    from.value = localInput(state.start);
+    to.value = localInput(state.end);
     const query = new URLSearchParams({ start: new Date(state.start).toISOString(), end: new Date(state.end).toISOString(),
       width: String(Math.max(100, Math.min(10000, Math.round(holder.clientWidth || 800)))) });
     for (const id of state.ids) query.append("series", String(id));
     const began = performance.now();
-    state.data = await api("api/trends?" + query);
-    const points = state.data.series.reduce((sum, s) => sum + s.points.length, 0);
+    const data = await api("api/trends?" + query);
+    if (asked !== state.asked) return;
+    state.data = data;
+    const points = data.series.reduce((sum, s) => sum + s.points.length, 0);
     status.textContent = `${points} points from ${siteTime(state.start)} to ${siteTime(state.end)}; ` +
-      `server ${state.data.server_ms.toFixed(0)} ms, round trip ${(performance.now() - began).toFixed(0)} ms.`;
+      `server ${data.server_ms.toFixed(0)} ms, round trip ${(performance.now() - began).toFixed(0)} ms.`;
     draw();
   }
 
   /* The live tail: the minutes since the last point, appended, the window moved on. */
   async function tail() {
+    const asked = state.asked;
     if (!state.live || !state.data || state.busy) return;
     state.busy = true;
     try {
@@ -77,6 +108,7 @@ export async function render(root, params) {
       const query = new URLSearchParams({ start: new Date(last + 1).toISOString(), end: new Date(now).toISOString(), width: "100" });
       for (const id of state.ids) query.append("series", String(id));
       const fresh = await api("api/trends?" + query);
+      if (asked !== state.asked || !state.live) return;
       state.start = now - state.span;
       state.end = now;
       for (const series of state.data.series) {
@@ -91,27 +123,56 @@ export async function render(root, params) {
     }
   }
 
-  chart.on("datazoom", () => {
-    clearTimeout(state.zoomTimer);
-    state.zoomTimer = setTimeout(() => {
-      const zoom = chart.getOption().dataZoom[0];
-      if (zoom.start === 0 && zoom.end === 100) return;
-      const span = state.end - state.start;
-      const start = state.start + (span * zoom.start) / 100;
-      const end = state.start + (span * zoom.end) / 100;
-      state.live = false;
-      state.span = end - start;
-      load(start, end);
-    }, 250);
+  chart.on("finished", () => {
+    if (!state.painting) return;
+    state.painting = false;
+    holder.dataset.painted = performance.now().toFixed(1);
+    holder.dataset.paints = String(Number(holder.dataset.paints || 0) + 1);
   });
+
+  /* A zoom asks for the zoomed range at once; while that request is out, further zooms (a wheel
+   * keeps turning) leave only their latest range, asked for when the answer is in. */
+  async function zoomTo(range) {
+    state.zoomTo = range;
+    if (state.zooming) return;
+    state.zooming = true;
+    try {
+      while (state.zoomTo) {
+        const [start, end] = state.zoomTo;
+        state.zoomTo = null;
+        state.live = false;
+        state.span = end - start;
+        await load(start, end);
+      }
+    } finally {
+      state.zooming = false;
+    }
+  }
+
+  chart.on("datazoom", () => {
+    const zoom = chart.getOption().dataZoom[0];
+    if (!state.data || (zoom.start === 0 && zoom.end === 100)) return;
+    const [first, last] = [Date.parse(state.data.start), Date.parse(state.data.end)];
+    zoomTo([first + ((last - first) * zoom.start) / 100, first + ((last - first) * zoom.end) / 100])
+      .catch((error) => { status.textContent = "Could not load the range: " + error.message; });
+  });
+
+  /* A live range without a single point (a site replaying history, a device gone quiet) moves
+   * to the same span up to the newest reading: on opening, on adding a signal, on a range button. */
+  async function latestIfEmpty() {
+    if (!state.live || !state.data || state.data.series.some((t) => t.points.length)) return;
+    const last = await newest(state.data.series);
+    if (last === null || !state.live) return;
+    state.live = false;
+    await load(last + 1 - state.span, last + 1);
+    status.textContent = `No reading in this span up to now; shown up to the newest reading, ${siteTime(last)}. ` + status.textContent;
+  }
 
   const rangeButtons = Object.entries(RANGES).map(([label, span]) => button("Last " + label, () => {
     state.span = span;
     state.live = true;
-    load();
+    load().then(latestIfEmpty);
   }, { "data-range": label }));
-  const from = el("input", { type: "datetime-local", id: "trend-from", "aria-label": "From (UTC)" });
-  const to = el("input", { type: "datetime-local", id: "trend-to", "aria-label": "To (UTC)" });
   const custom = button("Show range", () => {
     const start = Date.parse(from.value + ":00Z");
     const end = Date.parse(to.value + ":00Z");
@@ -128,11 +189,12 @@ export async function render(root, params) {
   from.value = localInput(Date.now() - RANGES["24 h"]);
   to.value = localInput(Date.now());
 
-  root.append(el("h1", { text: "Trends" }),
-    panel("Signals", await picker((id) => { if (!state.ids.includes(id)) state.ids.push(id); setHash(); load(); }), chosen),
+  const signals = panel("Signals", chosen);
+  root.append(el("h1", { text: "Trends" }), signals,
     panel("Chart",
       el("div", { class: "toolbar", role: "group", "aria-label": "Time range" }, rangeButtons,
-        from, to, custom, button("Earlier", shift(-0.5)), button("Later", shift(0.5))),
+        el("label", { for: "trend-from", text: "From (UTC)" }), from, el("label", { for: "trend-to", text: "To (UTC)" }), to,
+        custom, button("Earlier", shift(-0.5)), button("Later", shift(0.5))),
       holder, status));
   chart.resize();
   const resize = () => chart.resize();
@@ -141,8 +203,11 @@ export async function render(root, params) {
   window.addEventListener("themechange", theme);
   state.timer = setInterval(() => tail().catch(() => {}), TAIL_MS);
   const off = events.on("alarm", () => tail().catch(() => {}));
-  await load();
+  await Promise.all([load(),
+    picker((id) => { if (!state.ids.includes(id)) state.ids.push(id); load().then(latestIfEmpty); }).then((node) => chosen.before(node))]);
+  await latestIfEmpty();
   return () => {
+    state.asked += 1;
     clearInterval(state.timer);
     off();
     window.removeEventListener("resize", resize);
