@@ -7,6 +7,7 @@ against what really happened and a report can set each prediction beside the tru
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -53,19 +54,37 @@ CREATE TABLE IF NOT EXISTS predictions (
 
 
 class PredictionBook:
-    """Remaining-useful-life predictions (cycles) per asset and run."""
+    """Remaining-useful-life predictions (cycles) per asset and run.
+
+    A site has one book, the only writer of its predictions: the newest prediction of every
+    asset is read once and kept until rows are added.
+    """
 
     def __init__(self, store: DuckDBStore) -> None:
         self._store = store
         store.execute(_PREDICTIONS_DDL)
+        self._latest: pa.Table | None = None
+        self._lock = threading.Lock()
 
     def add(self, rows: pa.Table) -> None:
         """Append prediction rows of :data:`PREDICTION_SCHEMA`."""
-        self._store.append("predictions", rows.cast(PREDICTION_SCHEMA))
+        with self._lock:
+            self._store.append("predictions", rows.cast(PREDICTION_SCHEMA))
+            self._latest = None
 
     def latest(self, as_of: datetime | None = None) -> pa.Table:
-        """The newest prediction of every asset (made at or before ``as_of`` if given)."""
-        condition, params = ("WHERE as_of <= ?", [as_of]) if as_of is not None else ("", [])
+        """The newest prediction of every asset (made at or before ``as_of`` if given).
+
+        Without ``as_of``, the same table is returned until rows are added.
+        """
+        if as_of is not None:
+            return self._newest("WHERE as_of <= ?", [as_of])
+        with self._lock:
+            if self._latest is None:
+                self._latest = self._newest("", [])
+            return self._latest
+
+    def _newest(self, condition: str, params: list[datetime]) -> pa.Table:
         return self._store.query(
             f"SELECT * FROM predictions {condition} "
             "QUALIFY row_number() OVER (PARTITION BY asset ORDER BY as_of DESC, run_id DESC) = 1 "

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 
 from valueloop.alarms import AlarmBook, AlarmState, Priority
 from valueloop.api.alarm_models import AlarmCommentIn, AlarmOut, ShelveIn
@@ -14,9 +14,11 @@ from valueloop.api.answers import conflict
 from valueloop.api.auth import Principal, require
 from valueloop.api.convert import rows_as
 from valueloop.api.errors import NotFoundError
+from valueloop.api.kept import kept_answers
 from valueloop.api.models import AuditOut
 from valueloop.api.paging import ListPage
 from valueloop.errors import ActionError
+from valueloop.events import listen
 
 router = APIRouter(prefix="/alarms", tags=["alarms"])
 
@@ -58,24 +60,34 @@ def _commented(
     return AlarmOut.model_validate(alarm)
 
 
-@router.get("")
+@router.get("", response_model=list[AlarmOut])
 def list_alarms(
+    request: Request,
     book: Book,
     page: ListPage,
     state: AlarmState | None = None,
     priority: Priority | None = None,
     asset: str | None = None,
     include_normal: bool = False,
-) -> list[AlarmOut]:
+) -> Response:
     """Alarms, newest first, a page at a time; closed (``normal``) ones only with
-    ``include_normal`` or ``state``."""
-    table = book.list(state, priority, asset, include_normal=include_normal, limit=page.reach)
-    return page.rows(
-        rows_as(AlarmOut, table),
-        lambda alarm: (alarm.raised_at, alarm.alarm_id),
-        descending=True,
-        capped=True,
-    )
+    ``include_normal`` or ``state``.
+
+    An answer is made once per change of the site's alarms or work orders (each one announced
+    on ``/api/events``) and given to every client asking the same until the next change.
+    """
+
+    def make() -> list[AlarmOut]:
+        table = book.list(state, priority, asset, include_normal=include_normal, limit=page.reach)
+        return page.rows(
+            rows_as(AlarmOut, table),
+            lambda alarm: (alarm.raised_at, alarm.alarm_id),
+            descending=True,
+            capped=True,
+        )
+
+    changes = listen(request.app.state.site.store).last_id
+    return kept_answers(request, "alarms", list[AlarmOut]).answer(page, (changes,), make)
 
 
 @router.get("/{alarm_id}")

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pyarrow.compute as pc
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 
 from valueloop.api.catalogue import PerCatalogue
 from valueloop.api.convert import rows_as
 from valueloop.api.deps import SiteDep
 from valueloop.api.errors import NotFoundError
+from valueloop.api.kept import kept_answers
 from valueloop.api.models import AssetOut, PredictionOut, Risk, SeriesOut
 from valueloop.api.paging import ListPage
 from valueloop.model.site import SiteModel
@@ -82,11 +83,14 @@ def list_assets(site: Site) -> list[AssetOut]:
     return assets
 
 
-@router.get("")
-def assets_page(site: SiteDep, page: ListPage) -> list[AssetOut]:
+@router.get("", response_model=list[AssetOut])
+def assets_page(request: Request, site: SiteDep, page: ListPage) -> Response:
     """The assets with a series or a prediction, with their latest prediction, by name, a page
-    at a time."""
-    return page.rows(list_assets(site), lambda asset: (asset.asset,))
+    at a time; made once per change of the series or the predictions."""
+    basis = (site.registry.catalogue(), site.predictions.latest())
+    return kept_answers(request, "assets", list[AssetOut]).answer(
+        page, basis, lambda: page.rows(list_assets(site), lambda asset: (asset.asset,))
+    )
 
 
 @router.get("/{asset}/series")

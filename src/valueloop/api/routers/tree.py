@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Literal
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from fastapi import APIRouter
 from pydantic import BaseModel
 
@@ -143,9 +145,14 @@ def _signals(site: Site, series: list[dict[str, Any]]) -> list[SignalOverview]:
         buckets = site.points.downsample(
             ids, end - SPARKLINE_SPAN, end, SPARKLINE_SPAN / (SPARKLINE_POINTS - 1), ("avg",)
         )
-        for row in buckets.to_pylist():
-            stamp = int(row["bucket"].timestamp() * 1000)
-            sparklines.setdefault(row["series_id"], []).append((stamp, row["avg"]))
+        stamps = pc.divide(buckets.column("bucket").cast(pa.int64()), 1000).to_pylist()
+        for series_id, stamp, average in zip(
+            buckets.column("series_id").to_pylist(),
+            stamps,
+            buckets.column("avg").to_pylist(),
+            strict=True,
+        ):
+            sparklines.setdefault(series_id, []).append((stamp, average))
     return [
         SignalOverview(
             series_id=row["series_id"],
