@@ -68,7 +68,7 @@ function userPanel(user, after) {
       after();
     }, { "aria-label": `Revoke token ${t.token_id}` });
     const expiry = button("Change expiry", () => changeExpiry(t, after),
-      { "aria-label": `Change when token ${t.token_id} expires`, "data-expiry": t.token_id });
+      { "aria-label": `Change expiry of token ${t.token_id}`, "data-expiry": t.token_id });
     const actions = t.revoked_at ? el("span", { class: "muted", text: "revoked" })
       : el("span", { class: "actions" }, live ? revoke : el("span", { class: "muted", text: "expired " }), expiry);
     return [t.token_id, when(t.created_at), when(t.expires_at), t.revoked_at ? when(t.revoked_at) : "–", actions];
