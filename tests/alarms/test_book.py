@@ -94,6 +94,22 @@ def test_applying_the_same_transitions_again_changes_nothing(book: AlarmBook) ->
     assert [state for _, state in states(book)] == ["unack", "rtn_unack", "rtn_unack"]
 
 
+def test_late_readings_raise_an_earlier_episode_but_never_one_already_raised(
+    book: AlarmBook,
+) -> None:
+    book.apply([activate(50), clear(80)])
+    assert book.last_move(HI.key, at(60)) == (at(50), True)
+    assert book.last_move(HI.key, at(90)) == (at(80), False)
+    assert book.last_move(HI.key, at(50)) is None
+    # judged again with readings that came late: the episode began at 40 s, not 50 s
+    assert book.apply([activate(40), clear(80)]) == 0
+    assert book.apply([activate(45)]) == 0  # open: it runs into the alarm raised at 50 s
+    # an earlier episode of its own is raised, at its own time
+    assert book.apply([activate(10), clear(20)]) == 2
+    raised = book.list(include_normal=True).column("raised_at").to_pylist()
+    assert raised == [at(50), at(10)]
+
+
 def test_list_filters_and_orders_newest_first(book: AlarmBook) -> None:
     book.apply(
         [

@@ -22,6 +22,7 @@ from tests.alarms.helpers import (
 )
 
 from valueloop.alarms import AlarmBook, AlarmJob, alarm_id
+from valueloop.alarms.evaluate import from_micros
 from valueloop.engine.job import Job, JobResult
 from valueloop.store.duckdb import DuckDBStore
 
@@ -129,7 +130,8 @@ def test_first_step_starts_at_the_earliest_point_and_keeps_json_state(
     result = job.step(at(150), None, None)
     assert result.watermark == at(145)
     state = json.loads(result.state or b"")
-    assert set(state) == {"limits", "stale"}
+    assert set(state) == {"limits", "stale", "origin"}
+    assert from_micros(state["origin"]) == at(0)  # the earliest point stored
     assert state["stale"]["horizon"] is not None
     assert alarm_rows(stores[0])[0]["raised_at"] >= at(100)
 

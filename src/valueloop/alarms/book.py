@@ -8,7 +8,9 @@ rerun of a period) raises it once. An alarm moves through the ISA-18.2 states::
       |                                           ^
       +--acknowledge--> acked ------clear---------+
 
-An activation of a point whose alarm is still active is ignored: one alarm per episode. The
+An activation of a point whose alarm is still active is ignored: one alarm per episode; so is an
+activation when the point has an alarm raised after it and before the activation's episode is
+seen to clear (late readings that show an episode began earlier than first seen). The
 ``alarm_points`` table holds each point's flags: shelved (by an operator, until a time) and out of
 service. A flagged point keeps its states, but its new alarms are recorded as ``suppressed``.
 Every acknowledgement, shelving, unshelving and service change is appended, with who, when and
@@ -83,6 +85,8 @@ SELECT ?, ?, ?, ?, ?, ?, ?, 'unack', ?, ?,
                  FROM alarm_points WHERE key = ?), false),
        ?
 WHERE NOT EXISTS (SELECT 1 FROM alarms WHERE key = ? AND state IN ('unack', 'acked'))
+  AND NOT EXISTS (SELECT 1 FROM alarms WHERE key = ? AND raised_at > ?
+                  AND (raised_at <= ? OR ? IS NULL))
 ON CONFLICT DO NOTHING
 """
 
@@ -144,6 +148,20 @@ def alarm_id(key: str, raised_at: datetime) -> str:
     return f"AL-{digest.hexdigest()[:12]}"
 
 
+def _episode_ends(transitions: Sequence[Transition]) -> list[datetime | None]:
+    """When the episode each activation of ``transitions`` begins is seen to end: the time of
+    its point's next clear among them (None when none follows, and for a clear)."""
+    ends: list[datetime | None] = [None] * len(transitions)
+    following: dict[str, datetime] = {}
+    for index in reversed(range(len(transitions))):
+        transition = transitions[index]
+        if transition.kind == "clear":
+            following[transition.alarm.key] = transition.ts
+        else:
+            ends[index] = following.get(transition.alarm.key)
+    return ends
+
+
 def _number(value: float | None) -> float | None:
     return None if value is None or math.isnan(value) else value
 
@@ -171,13 +189,16 @@ class AlarmBook:
     def apply(self, transitions: Sequence[Transition]) -> int:
         """Raise and clear alarms as ``transitions`` say, in their order; return how many changed.
 
-        An activation raises an alarm in state ``unack`` unless the point's alarm is still active
-        or this very alarm was raised before; a clear moves the point's active alarm raised before
-        it from ``unack`` to ``rtn_unack`` or from ``acked`` to ``normal``.
+        An activation raises an alarm in state ``unack`` unless the point's alarm is still active,
+        this very alarm was raised before, or the point has an alarm raised during the
+        activation's episode: after it and up to the point's next clear in ``transitions`` (any
+        time after it when none follows). A clear moves the point's active alarm raised before it
+        from ``unack`` to ``rtn_unack`` or from ``acked`` to ``normal``.
         """
         changed: list[str] = []
+        ends = _episode_ends(transitions)
         with _decisions:
-            for transition in transitions:
+            for transition, episode_end in zip(transitions, ends, strict=True):
                 _aware(transition.ts, "transition time")
                 alarm = transition.alarm
                 if transition.kind == "activate":
@@ -198,6 +219,10 @@ class AlarmBook:
                             alarm.key,
                             alarm.description,
                             alarm.key,
+                            alarm.key,
+                            transition.ts,
+                            episode_end,
+                            episode_end,
                         ],
                     ):
                         changed.append(raised)
@@ -209,6 +234,19 @@ class AlarmBook:
                     changed += cleared.column("alarm_id").to_pylist()
             self._announce(changed)
         return len(changed)
+
+    def last_move(self, key: str, before: datetime) -> tuple[datetime, bool] | None:
+        """The point's latest raise or clear before ``before``: its time and whether it was a
+        raise (the point was active from then on); None if the point never moved before it."""
+        _aware(before, "before")
+        rows = self._store.query(
+            "SELECT raised_at AS moved_at, true AS raised FROM alarms "
+            "WHERE key = ? AND raised_at < ? "
+            "UNION ALL SELECT cleared_at, false FROM alarms WHERE key = ? AND cleared_at < ? "
+            "ORDER BY moved_at DESC, raised LIMIT 1",
+            [key, before, key, before],
+        ).to_pylist()
+        return (rows[0]["moved_at"], bool(rows[0]["raised"])) if rows else None
 
     def raise_event(self, alarm: EventAlarm, at: datetime, value: float | None = None) -> str:
         """Raise an event alarm at ``at`` (returned to normal at once); return its id."""

@@ -220,6 +220,7 @@ def site_jobs(site: Site) -> list[Job]:
                 [p for p in points if isinstance(p, LimitAlarm)],
                 [p for p in points if isinstance(p, StaleAlarm)],
                 lateness=ALARM_LATENESS,
+                writes=site.pipeline.arrivals.watch().take,
             )
         )
     if site.config.decisions.rules:
