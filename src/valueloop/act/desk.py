@@ -5,6 +5,10 @@ Every face (API, CLI, the rules job) goes through it, so the same policy holds e
 - a set-point change is checked against its type's limits (range, ``max_step`` from the current
   value, ``min_interval`` since the last change; :mod:`valueloop.act.limits`) before it is booked;
 - inside the set-point's ``auto`` band, under an ``auto`` policy, the site's policy approves it;
+  so it does a maintenance task inside the policy's ``auto_maintenance`` rule (its planned cost
+  at most ``max_cost``, its task one of ``tasks`` if any are named), when it is proposed here or,
+  for the tasks rules and planners book, at the act job's next step
+  (:meth:`ActionDesk.approve_tasks_by_policy`); each audited as the policy's approval;
 - otherwise approvers decide: each approval is audited with its approver, who must hold the
   approver role and may not be the proposer; the order is approved once the policy's number of
   distinct approvers is reached, and a single rejection rejects it;
@@ -20,7 +24,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from valueloop.act.limits import check_change, inside_auto_band
+from valueloop.act.limits import check_change, inside_auto_band, inside_auto_maintenance
 from valueloop.act.trail import POLICY_ACTOR, approvers
 from valueloop.act.workorders import OrderStatus, Proposal, WorkOrders
 from valueloop.config import PolicySpec, SetpointSpec
@@ -136,19 +140,10 @@ class ActionDesk:
         if policy.approval == "auto" and inside_auto_band(spec, target, current):
             band = spec.auto
             assert band is not None
-            self.orders.record(
-                order_id,
-                "approve",
-                actor=POLICY_ACTOR,
-                detail={"auto": True, "band": band.model_dump()},
+            approved = self._by_policy(
+                order_id, "inside the set-point's automatic band", {"band": band.model_dump()}, now
             )
-            return self.orders.transition(
-                order_id,
-                OrderStatus.APPROVED,
-                actor=POLICY_ACTOR,
-                comment="inside the set-point's automatic band",
-                at=now,
-            )
+            return approved or self.orders.get(order_id)
         return self.orders.get(order_id)
 
     def propose_task(
@@ -163,8 +158,13 @@ class ActionDesk:
         actor: str,
         source: str = "",
     ) -> dict[str, Any]:
-        """Propose a maintenance task on ``asset`` within a window, for a crew."""
-        if asset not in self.model.assets:
+        """Propose a maintenance task on ``asset`` within a window, for a crew.
+
+        Its planned cost is the asset type's planned maintenance with planned downtime
+        (``costs``); the policy approves it at once when it lies inside ``auto_maintenance``.
+        """
+        found = self.model.assets.get(asset)
+        if found is None:
             raise LimitError(f"no asset {asset!r} in site {self.model.name}")
         if not task.strip():
             raise LimitError("a maintenance task needs a description")
@@ -178,11 +178,55 @@ class ActionDesk:
             task=task.strip(),
             window_end=window_end,
             crew=crew,
+            expected_cost=found.type.costs.planned(),
             expected_value=expected_value,
             source=source or f"{MANUAL_SOURCE}{actor}:{now.isoformat()}",
         )
         (order_id,) = self.orders.propose("", [proposal], actor=actor, model_version="", at=now)
-        return self.orders.get(order_id)
+        order = self.orders.get(order_id)
+        return self._task_by_policy(order, now) or order
+
+    def approve_tasks_by_policy(self, at: datetime) -> list[str]:
+        """Approve, as the site's policy, the proposed maintenance tasks inside its
+        ``auto_maintenance`` rule (rules and planners book theirs straight into the book);
+        return their order ids."""
+        if self.policy.auto_maintenance is None:
+            return []
+        approved = []
+        for order in self.orders.in_states([OrderStatus.PROPOSED]):
+            if order["kind"] == "maintenance" and self._task_by_policy(order, at) is not None:
+                approved.append(str(order["order_id"]))
+        return approved
+
+    def _task_by_policy(self, order: dict[str, Any], at: datetime) -> dict[str, Any] | None:
+        """The task approved by the policy when it lies inside ``auto_maintenance``, else None."""
+        rule = self.policy.auto_maintenance
+        if rule is None or self.policy.of("maintenance").approval != "auto":
+            return None
+        cost = float(order["expected_cost"] or 0.0)
+        if not inside_auto_maintenance(rule, str(order["task"]), cost):
+            return None
+        return self._by_policy(
+            str(order["order_id"]),
+            f"planned to cost {cost:g}, inside the policy's automatic maintenance limit",
+            {"auto_maintenance": rule.model_dump(), "planned_cost": cost},
+            at,
+        )
+
+    def _by_policy(
+        self, order_id: str, why: str, detail: dict[str, Any], at: datetime
+    ) -> dict[str, Any] | None:
+        """Approve a proposed order as the site's policy, audited with ``why`` and ``detail``;
+        None if the order was decided meanwhile."""
+        with self.orders.lock:
+            if self.orders.get(order_id)["status"] != OrderStatus.PROPOSED.value:
+                return None
+            self.orders.record(
+                order_id, "approve", actor=POLICY_ACTOR, detail={"auto": True, **detail}
+            )
+            return self.orders.transition(
+                order_id, OrderStatus.APPROVED, actor=POLICY_ACTOR, comment=why, at=at
+            )
 
     # Deciding ---------------------------------------------------------------------------------
 

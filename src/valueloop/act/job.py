@@ -1,16 +1,18 @@
-"""The act job: expiry, dispatch of maintenance tasks, execution of set-point changes, guards.
+"""The act job: approval by policy, expiry, dispatch of maintenance tasks, execution, guards.
 
 Each step, on the engine's clock:
 
-1. set-point changes still undecided ``approve_within`` after they fell due, or approved and not
+1. proposed maintenance tasks inside the policy's ``auto_maintenance`` rule are approved by the
+   policy (:meth:`~valueloop.act.desk.ActionDesk.approve_tasks_by_policy`);
+2. set-point changes still undecided ``approve_within`` after they fell due, or approved and not
    executed within ``execute_within`` of their approval, expire (the field has moved on since;
    a maintenance task waits for its decision, as a planner's next plan re-proposes anyway);
-2. approved maintenance tasks the audit trail vouches for are dispatched: to the site's
+3. approved maintenance tasks the audit trail vouches for are dispatched: to the site's
    maintenance system through its webhook (retried with backoff until it answers), or, without
    one, handed to the crew (completed later through the API or CLI);
-3. approved set-point changes due are executed (:mod:`valueloop.act.execute`), and executions a
+4. approved set-point changes due are executed (:mod:`valueloop.act.execute`), and executions a
    crash interrupted are reconciled;
-4. guards of executed changes are watched (:mod:`valueloop.act.guards`).
+5. guards of executed changes are watched (:mod:`valueloop.act.guards`).
 """
 
 from __future__ import annotations
@@ -132,7 +134,8 @@ class ActJob:
         return approvers(entries, str(order["created_by"]))
 
     def step(self, now: datetime, watermark: datetime | None, state: bytes | None) -> JobResult:
-        """Expire, dispatch, execute and guard what is due at ``now``."""
+        """Approve by policy, expire, dispatch, execute and guard what is due at ``now``."""
+        by_policy = self.desk.approve_tasks_by_policy(now)
         expired = self._expire(now)
         dispatched = self._dispatch(now)
         report = asyncio.run(self.executor.step(now))
@@ -140,6 +143,7 @@ class ActJob:
         parts = [
             f"{len(names)} {what}"
             for names, what in (
+                (by_policy, "approved by the policy"),
                 (expired, "expired"),
                 (dispatched, "dispatched"),
                 (report.executed, "executed"),
@@ -152,5 +156,9 @@ class ActJob:
         return JobResult(
             watermark=now,
             message=", ".join(parts) or "nothing to act on",
-            rows=len(expired) + len(dispatched) + len(report.executed) + len(report.failed),
+            rows=len(by_policy)
+            + len(expired)
+            + len(dispatched)
+            + len(report.executed)
+            + len(report.failed),
         )

@@ -1,8 +1,11 @@
-"""The limits a set-point change must keep: its range, its step and its rate.
+"""The limits a set-point change must keep, and the bounds of what the policy approves by itself.
 
 A change is refused, naming the limit it breaks, when its target lies outside the set-point's
 ``min``/``max``, moves more than ``max_step`` from the current value, or comes sooner than
-``min_interval`` after the previous change of the same set-point on the same asset.
+``min_interval`` after the previous change of the same set-point on the same asset. Under an
+``auto`` policy a change inside its set-point's ``auto`` band (:func:`inside_auto_band`), and a
+maintenance task inside the policy's ``auto_maintenance`` (:func:`inside_auto_maintenance`),
+need no person's approval.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from valueloop.config import SetpointSpec
+from valueloop.config import AutoMaintenance, SetpointSpec
 from valueloop.errors import LimitError
 
 
@@ -65,3 +68,12 @@ def inside_auto_band(spec: SetpointSpec, target: float, current: float | None) -
     if band.max_step is None:
         return True
     return current is not None and abs(target - current) <= band.max_step + 1e-9
+
+
+def inside_auto_maintenance(rule: AutoMaintenance, task: str, planned_cost: float) -> bool:
+    """Whether a maintenance task planned to cost ``planned_cost`` (site currency) lies inside
+    the policy's automatic-approval rule."""
+    if not math.isfinite(planned_cost) or planned_cost > rule.max_cost:
+        return False
+    named = {name.strip().casefold() for name in rule.tasks}
+    return not named or task.strip().casefold() in named

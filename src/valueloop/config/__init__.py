@@ -12,6 +12,7 @@ from valueloop.config.check import KindCatalogue, prepare_site, site_problems
 from valueloop.config.connectors import connector_specs
 from valueloop.config.site import (
     AssetSpec,
+    AutoMaintenance,
     DecisionsSpec,
     KindPolicy,
     MaintenanceSpec,
@@ -39,6 +40,7 @@ __all__ = [
     "AlarmSpec",
     "AssetSpec",
     "AssetType",
+    "AutoMaintenance",
     "BindingSpec",
     "CostsSpec",
     "DecisionsSpec",

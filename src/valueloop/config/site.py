@@ -195,12 +195,33 @@ class KindPolicy(Strict):
         return _two_person(value)
 
 
+class AutoMaintenance(Strict):
+    """Maintenance tasks the site's policy approves by itself under an ``auto`` approval.
+
+    E.g. ``auto_maintenance: {max_cost: 2000, tasks: [inspect bearings]}``. A task qualifies
+    when its planned cost is at most ``max_cost`` (site currency) and, if ``tasks`` names any,
+    its task is one of them (letter case aside). The planned cost is the one the proposal
+    carries: a rule's is its asset type's planned maintenance with planned downtime
+    (``costs``), a planner's its plan's, a person's its asset type's. The policy's approval is
+    audited like any other, as the actor ``policy``; any other task needs ``approvals`` people.
+    """
+
+    max_cost: Annotated[
+        float, Field(ge=0, description="the most a task may plan to cost, in site currency")
+    ]
+    tasks: list[str] = Field(
+        default_factory=list,
+        description="the tasks it may approve, as rules and people name them (empty: any task)",
+    )
+
+
 class PolicySpec(Strict):
     """How proposals become work orders: who approves, how many, within what windows.
 
     ``manual``: approvers decide (``approvals`` of them, never the proposer); ``two_person``: at
-    least two; ``auto``: a set-point change inside its type's ``auto`` band is approved by the
-    site's policy itself, any other change needs ``approvals`` people. A set-point change still
+    least two; ``auto``: a set-point change inside its type's ``auto`` band, and a maintenance
+    task inside ``auto_maintenance``, is approved by the site's policy itself (audited as the
+    policy's approval), any other order needs ``approvals`` people. A set-point change still
     undecided ``approve_within`` after it fell due expires, and so does one approved and not
     executed within ``execute_within`` of its approval. ``kinds`` overrides the approval per
     kind.
@@ -211,6 +232,13 @@ class PolicySpec(Strict):
     approve_within: timedelta = timedelta(days=7)
     execute_within: timedelta = timedelta(hours=1)
     kinds: dict[OrderKind, KindPolicy] = Field(default_factory=dict)
+    auto_maintenance: Annotated[
+        AutoMaintenance | None,
+        Field(
+            description="the maintenance tasks an auto approval of maintenance approves "
+            "(absent: none, people approve every task)"
+        ),
+    ] = None
 
     @field_validator("approve_within", "execute_within", mode="before")
     @classmethod
@@ -221,6 +249,15 @@ class PolicySpec(Strict):
     @classmethod
     def _two(cls, value: Any) -> Any:
         return _two_person(value)
+
+    @model_validator(mode="after")
+    def _auto_maintenance(self) -> Self:
+        if self.auto_maintenance is not None and self.of("maintenance").approval != "auto":
+            raise ValueError(
+                "auto_maintenance needs the auto approval of maintenance tasks (approval: auto, "
+                "or kinds: {maintenance: {approval: auto}})"
+            )
+        return self
 
     def of(self, kind: str) -> KindPolicy:
         """The approval policy of work orders of ``kind``."""
