@@ -159,3 +159,37 @@ def test_a_forecast_peak_proposes_a_setpoint_change_once(site: Site) -> None:
     _write(site, "chiller-2", "load_fc_forecast", [ahead[5]], [280.0])
     moved = rules.step(NOW + timedelta(hours=2), again.watermark, None)
     assert moved.rows == 1, "the forecast peak moved: a new proposal for the new peak"
+
+
+def test_an_alarm_recorded_after_the_rules_moved_on_still_fires(site: Site) -> None:
+    """A backlog judged late: its alarm is raised at the reading's own time, an hour before the
+    rules' last step, and recorded only now. While it is open the rule fires on it, once."""
+    book = AlarmBook(site.store)
+    rules = _rules(site)
+    before = rules.step(NOW, None, None)
+    assert before.rows == 0
+    critical = _alarm(site, "chiller-1", "hihi", Priority.CRITICAL)
+    raised = NOW - timedelta(hours=1)
+    book.apply([Transition(critical, "activate", raised, 12.0, "vibration")])
+    fired = rules.step(NOW + timedelta(seconds=5), before.watermark, None)
+    assert fired.rows == 1
+    (order,) = site.work_orders.list().to_pylist()
+    assert order["asset"] == "chiller-1"
+    assert order["due_at"] == raised + timedelta(minutes=5, days=1)
+    assert rules.step(NOW + timedelta(seconds=10), fired.watermark, None).rows == 0
+
+
+def test_a_late_alarm_already_closed_is_not_read_again(site: Site) -> None:
+    book = AlarmBook(site.store)
+    critical = _alarm(site, "chiller-1", "hihi", Priority.CRITICAL)
+    raised = NOW - timedelta(days=3)
+    book.apply(
+        [
+            Transition(critical, "activate", raised, 12.0, "vibration"),
+            Transition(critical, "clear", raised + timedelta(minutes=20), 6.0, "vibration"),
+        ]
+    )
+    (alarm,) = book.list(include_normal=True).to_pylist()
+    book.acknowledge(alarm["alarm_id"], actor="maria", at=raised + timedelta(hours=1))
+    assert book.raised_or_open(NOW - timedelta(hours=1), NOW).num_rows == 0
+    assert book.raised_or_open(None, NOW).num_rows == 1

@@ -446,6 +446,23 @@ class AlarmBook:
             params.append(after)
         return self._store.query(f"{_WITH_FLAGS} WHERE {where} ORDER BY a.raised_at, a.key", params)
 
+    def raised_or_open(self, after: datetime | None, until: datetime) -> pa.Table:
+        """What rules read: the alarms :meth:`raised_between` gives, and those raised by
+        ``until`` but at or before ``after`` that are still open (active or unacknowledged).
+
+        The alarm job judges late readings at their own times, so an alarm can be recorded
+        after the rules' window has passed its ``raised_at``: an edge's backlog after an outage,
+        a pack's daily figures, an import. While it is open a rule still sees it; a proposal's
+        source keeps it from being proposed twice.
+        """
+        _aware(until, "until")
+        where, params = "a.raised_at <= ?", [until]
+        if after is not None:
+            _aware(after, "after")
+            where += f" AND (a.raised_at > ? OR a.state <> '{AlarmState.NORMAL.value}')"
+            params.append(after)
+        return self._store.query(f"{_WITH_FLAGS} WHERE {where} ORDER BY a.raised_at, a.key", params)
+
     def audit_trail(self, subject: str) -> pa.Table:
         """The audit rows of one alarm (by id) or alarm point (by key), oldest first."""
         return self.audit.rows("subject = ?", [subject])

@@ -28,8 +28,10 @@ from valueloop.errors import LimitError
 from valueloop.model.site import SiteModel
 
 AlarmRows = Callable[[datetime | None, datetime], pa.Table]
-"""``(after, until) -> rows of the alarm book raised in (after, until]`` (all before ``until``
-when ``after`` is None): alarm_id, name, asset, priority, raised_at, acked_at, cleared_at."""
+"""``(after, until) -> rows of the alarm book raised in (after, until]`` and those raised earlier
+that are still open (all before ``until`` when ``after`` is None): alarm_id, name, asset,
+priority, raised_at, acked_at, cleared_at; the alarm book's
+:meth:`~valueloop.alarms.book.AlarmBook.raised_or_open`."""
 
 ForecastRows = Callable[[str, str, datetime, datetime], pa.Table]
 """``(asset, series name, after, until) -> rows (ts, value)`` of a derived forecast series."""

@@ -230,7 +230,7 @@ def site_jobs(site: Site) -> list[Job]:
                 site.model,
                 site.config.decisions.rules,
                 site.work_orders,
-                book.raised_between,
+                book.raised_or_open,
                 lambda asset, signal, after, until: _rows(site, asset, signal, after, until),
                 lambda asset, signal: _latest(site, asset, signal),
                 site.actions_at,

@@ -35,8 +35,8 @@ _MICROSECOND = timedelta(microseconds=1)
 def period(site: Site) -> Period:
     """From :data:`RUN_START` to :data:`RUN_END`, local midnights, one tick every 6 hours.
 
-    Every local midnight is a tick (no daylight-saving change falls in the period), so the
-    underperformance alarm judges each day's figures at the tick they are written.
+    Every local midnight is a tick (no daylight-saving change falls in the period): each day's
+    figures are written at the tick that closes the day.
     """
     return Period(
         start=local_midnight(site, RUN_START),
