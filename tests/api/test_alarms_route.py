@@ -18,9 +18,10 @@ from fastapi.testclient import TestClient
 from tests.alarms.helpers import at, telemetry_stale, vibration_hi
 
 from valueloop.alarms import AlarmBook, Transition, alarm_id
-from valueloop.api.auth import issue_token, require
+from valueloop.api.auth import issue_token
 from valueloop.api.errors import install_error_handlers
 from valueloop.api.routers import alarms
+from valueloop.api.signin import require
 from valueloop.store.duckdb import DuckDBStore
 
 HI = vibration_hi()

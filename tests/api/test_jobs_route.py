@@ -16,9 +16,10 @@ from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 from tests.engine.jobs import Sampler, Trainer
 
-from valueloop.api.auth import issue_token, require
+from valueloop.api.auth import issue_token
 from valueloop.api.errors import install_error_handlers
 from valueloop.api.routers import jobs
+from valueloop.api.signin import require
 from valueloop.engine import Engine, JobBook, SimulatedClock
 from valueloop.store.duckdb import DuckDBStore
 

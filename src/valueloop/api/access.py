@@ -23,8 +23,8 @@ import time
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from valueloop.api.auth import principal_of
 from valueloop.api.requestid import request_id
+from valueloop.api.signin import principal_of
 
 logger = logging.getLogger("valueloop.access")
 

@@ -21,8 +21,8 @@ from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
-from valueloop.api.auth import RoleCheck, current_principal
 from valueloop.api.errors import ErrorOut, error_response
+from valueloop.api.signin import RoleCheck, current_principal
 
 ERROR_SCHEMA = "ErrorOut"
 _REF = "#/components/schemas/{model}"

@@ -19,7 +19,6 @@ from fastapi.responses import HTMLResponse
 
 from valueloop.api.access import install_access_log
 from valueloop.api.answers import DocumentedAPI
-from valueloop.api.auth import require
 from valueloop.api.bodylimit import install_body_limit
 from valueloop.api.errors import install_error_handlers
 from valueloop.api.headers import install_security_headers
@@ -51,6 +50,7 @@ from valueloop.api.routers import (
     value,
     workorders,
 )
+from valueloop.api.signin import require
 from valueloop.api.throttle import FAILURES, Throttle, install_throttle
 from valueloop.api.timeout import REQUEST_TIMEOUT, install_request_timeout
 from valueloop.console.routes import mount_console

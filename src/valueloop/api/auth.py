@@ -41,16 +41,11 @@ import shlex
 import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal, get_args
+from typing import Any, Literal, get_args
 
 import pyarrow as pa
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.concurrency import run_in_threadpool
-from starlette.types import Scope
 
-from valueloop.api.deps import SiteDep
-from valueloop.api.errors import ForbiddenError, NotFoundError
+from valueloop.api.errors import NotFoundError
 from valueloop.api.tokencache import TokenRow, token_rows
 from valueloop.errors import ActionError, AuthError, DataError
 from valueloop.store.duckdb import DuckDBStore
@@ -74,8 +69,6 @@ _DUMMY_HASH = hashlib.sha256(b"").hexdigest()
 _LIFETIME = re.compile(r"([1-9][0-9]{0,6})([smhd])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 _MAX_NAME = 100
-_PRINCIPAL_STATE = "valueloop_principal"
-_REFUSAL_STATE = "valueloop_refusal"
 
 _TOKENS_DDL = """
 CREATE TABLE IF NOT EXISTS api_tokens (
@@ -529,72 +522,3 @@ def authenticate(store: DuckDBStore, token: str, *, now: datetime | None = None)
         if row.role == role:
             return Principal(name=row.name, role=role)
     raise TokenRefused("token has an unknown role", "unknown", token_id)
-
-
-_bearer = HTTPBearer(
-    auto_error=False,
-    description=(
-        "An API token issued with `valueloop users add NAME --role ROLE` (a new user) or "
-        "`valueloop users token NAME` (another token for a user), or by an admin through "
-        "`POST /api/users`."
-    ),
-)
-
-
-async def current_principal(
-    request: Request,
-    site: SiteDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    """FastAPI dependency: the principal of the request's bearer token (401 without one).
-
-    A token whose row is kept in memory is checked on the event loop; any other in a worker
-    thread, since its row is read from the store. The outcome is noted on the request for the
-    access log and the sign-in throttle (:func:`principal_of`, :func:`refusal_of`).
-    """
-    if credentials is None:
-        raise AuthError("a bearer token is required")
-    token, store = credentials.credentials, site.store
-    token_id = token_id_of(token)
-    try:
-        if store in _ready and token_id is not None and token_rows(store).get(token_id):
-            principal = authenticate(store, token)
-        else:
-            principal = await run_in_threadpool(authenticate, store, token)
-    except TokenRefused as refused:
-        setattr(request.state, _REFUSAL_STATE, refused)
-        raise
-    setattr(request.state, _PRINCIPAL_STATE, principal)
-    return principal
-
-
-def principal_of(scope: Scope) -> Principal | None:
-    """The principal a request was authenticated as, once :func:`current_principal` has run."""
-    principal: Principal | None = scope.get("state", {}).get(_PRINCIPAL_STATE)
-    return principal
-
-
-def refusal_of(scope: Scope) -> TokenRefused | None:
-    """Why the request's token was refused, if :func:`current_principal` refused one."""
-    refused: TokenRefused | None = scope.get("state", {}).get(_REFUSAL_STATE)
-    return refused
-
-
-class RoleCheck:
-    """FastAPI dependency: the request's principal, who must hold ``role`` (else 403)."""
-
-    def __init__(self, role: Role) -> None:
-        self.role: Role = role
-
-    async def __call__(
-        self, principal: Annotated[Principal, Depends(current_principal)]
-    ) -> Principal:
-        """The principal, if their role allows :attr:`role`."""
-        if not role_allows(principal.role, self.role):
-            raise ForbiddenError(f"role {principal.role} may not do this; it needs {self.role}")
-        return principal
-
-
-def require(role: Role) -> RoleCheck:
-    """FastAPI dependency factory: the request's principal, who must hold ``role`` (else 403)."""
-    return RoleCheck(role)

@@ -30,8 +30,9 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from valueloop.api.access import client_address
-from valueloop.api.auth import TokenRefused, refusal_of
+from valueloop.api.auth import TokenRefused
 from valueloop.api.errors import error_response
+from valueloop.api.signin import refusal_of
 
 audit = logging.getLogger("valueloop.access.auth")
 

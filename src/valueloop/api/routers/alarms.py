@@ -11,12 +11,13 @@ from fastapi import APIRouter, Depends, Request, Response
 from valueloop.alarms import AlarmBook, AlarmState, Priority
 from valueloop.api.alarm_models import AlarmCommentIn, AlarmOut, ShelveIn
 from valueloop.api.answers import conflict
-from valueloop.api.auth import Principal, require
+from valueloop.api.auth import Principal
 from valueloop.api.convert import rows_as
 from valueloop.api.errors import NotFoundError
 from valueloop.api.kept import kept_answers
 from valueloop.api.models import AuditOut
 from valueloop.api.paging import ListPage
+from valueloop.api.signin import require
 from valueloop.errors import ActionError
 from valueloop.events import listen
 

@@ -8,9 +8,10 @@ from typing import Annotated, Any, Literal, Self
 from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from valueloop.api.auth import Principal, current_principal
+from valueloop.api.auth import Principal
 from valueloop.api.errors import ForbiddenError, NotFoundError
 from valueloop.api.paging import ListPage
+from valueloop.api.signin import current_principal
 from valueloop.errors import ActionError
 from valueloop.store.dashboards import Dashboard, DashboardBook
 

@@ -28,7 +28,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from valueloop.api.answers import conflict
-from valueloop.api.auth import Principal, require
+from valueloop.api.auth import Principal
 from valueloop.api.deps import SiteDep
 from valueloop.api.errors import BodyTooLargeError
 from valueloop.api.models import (
@@ -37,6 +37,7 @@ from valueloop.api.models import (
     IngestOut,
     SeriesDeclarations,
 )
+from valueloop.api.signin import require
 from valueloop.errors import DataError
 from valueloop.ingest.batches import MAX_KEY_LENGTH, BatchOutcome
 from valueloop.ingest.wire import (

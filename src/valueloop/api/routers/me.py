@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from valueloop.api.auth import Principal, current_principal
+from valueloop.api.auth import Principal
 from valueloop.api.models import PrincipalOut
+from valueloop.api.signin import current_principal
 
 router = APIRouter(prefix="/me", tags=["session"])
 

@@ -8,10 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, status
 from pydantic import AwareDatetime, BaseModel, Field
 
-from valueloop.api.auth import Principal, require
+from valueloop.api.auth import Principal
 from valueloop.api.deps import SiteDep
 from valueloop.api.errors import NotFoundError
 from valueloop.api.paging import ListPage
+from valueloop.api.signin import require
 from valueloop.site import Site
 from valueloop.value.adjustments import AdjustmentKind, adjustments_of, record_adjustment
 from valueloop.value.plans import MeasurementPlan, PlanBook

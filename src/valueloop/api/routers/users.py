@@ -20,7 +20,6 @@ from valueloop.api.auth import (
     issue_user_token,
     list_users,
     parse_lifetime,
-    require,
     revoke_token,
     set_token_expiry,
     set_user_role,
@@ -37,6 +36,7 @@ from valueloop.api.models import (
     UserOut,
 )
 from valueloop.api.paging import ListPage
+from valueloop.api.signin import require
 from valueloop.store.duckdb import DuckDBStore
 
 router = APIRouter(tags=["users"], dependencies=[Depends(require("admin"))])

@@ -10,7 +10,7 @@ from valueloop.act.dispatch import Completion
 from valueloop.act.trail import approvers
 from valueloop.act.workorders import OrderStatus
 from valueloop.api.answers import conflict
-from valueloop.api.auth import Principal, require
+from valueloop.api.auth import Principal
 from valueloop.api.deps import SiteDep
 from valueloop.api.errors import NotFoundError
 from valueloop.api.models import (
@@ -22,6 +22,7 @@ from valueloop.api.models import (
     WorkOrderOut,
 )
 from valueloop.api.paging import ListPage
+from valueloop.api.signin import require
 from valueloop.errors import ActionError
 from valueloop.site import Site
 
