@@ -79,6 +79,9 @@ def test_each_action_shows_expected_and_verified_value_from_the_ledger(measured:
         assert row[name] == pytest.approx(figures[name]), name
     assert (row["unit"], row["currency"], row["confidence"]) == ("kWh", "EUR", 0.9)
     assert row["money"] > 0 and row["reasons"] == []
+    one = measured.client.get("/api/value/actions?asset=hall", headers=measured.viewer).json()
+    other = measured.client.get("/api/value/actions?asset=boiler", headers=measured.viewer).json()
+    assert one == [row] and other == []
 
 
 def test_assets_and_contracts_add_the_verified_value_of_their_actions(measured: Served) -> None:

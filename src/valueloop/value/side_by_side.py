@@ -58,10 +58,13 @@ class ActionValue:
     months: dict[str, float] = field(default_factory=dict)
 
 
-def action_values(plans: PlanBook, ledger: Ledger) -> list[ActionValue]:
-    """Every plan of ``plans`` with its latest measurement in ``ledger``, by reporting end."""
+def action_values(plans: PlanBook, ledger: Ledger, asset: str | None = None) -> list[ActionValue]:
+    """Every plan of ``plans`` (of ``asset`` only, when given) with its latest measurement in
+    ``ledger``, by reporting end."""
     values = []
     for plan, status in plans.all():
+        if asset is not None and plan.asset != asset:
+            continue
         recorded = latest_measurement(ledger, plan.plan_id)
         if recorded is None:
             values.append(ActionValue(plan, status.value, plan.expected_value))

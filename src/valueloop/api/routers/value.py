@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from valueloop.api.deps import SiteDep
@@ -100,9 +101,13 @@ def _totals(site: Site, totals: list[ValueTotal]) -> list[ValueTotalOut]:
 
 
 @router.get("/actions")
-def list_action_values(site: SiteDep, page: ListPage) -> list[ActionValueOut]:
+def list_action_values(
+    site: SiteDep,
+    page: ListPage,
+    asset: Annotated[str | None, Query(description="Only the actions on this asset.")] = None,
+) -> list[ActionValueOut]:
     """Each measured action (work order and KPI) with its expected and verified value, by plan."""
-    values = action_values(PlanBook(site.store), site.ledger)
+    values = action_values(PlanBook(site.store), site.ledger, asset)
     return page.rows([_action(value) for value in values], lambda row: (row.plan_id,))
 
 

@@ -1,9 +1,10 @@
 /* #/assets: the site's ISA-95 asset tree, searchable; #/assets/{asset}: one asset's signals,
- * alarms, predictions, set-points and work orders. */
+ * set-points, alarms, predictions, forecasts, work orders and value. */
 import { api, button, can, el, number, optional, panel, table, when } from "../lib/core.js";
 import * as events from "../lib/events.js";
 import { orderTable, proposeSetpoint, proposeTask } from "../lib/orders.js";
 import { sparkline } from "../lib/spark.js";
+import { actionTable } from "./value.js";
 
 const QUALITY = { 0: "good", 1: "uncertain", 2: "bad" };
 
@@ -50,9 +51,26 @@ function signalRow(signal) {
     el("td", {}, sparkline(signal.sparkline || [], `${signal.signal}, last 24 hours`)));
 }
 
+/* A forecast binding's rows: its newest forecast (at the horizon's end), with a trend of its
+ * forecast and interval series. Forecasters write ``<binding>_forecast``, ``_lower`` and ``_upper``. */
+function forecastRows(signals) {
+  const named = new Map(signals.map((s) => [s.signal, s]));
+  return signals.filter((s) => s.signal.endsWith("_forecast")).map((forecast) => {
+    const binding = forecast.signal.slice(0, -"_forecast".length);
+    const ids = [forecast, named.get(binding + "_lower"), named.get(binding + "_upper")]
+      .filter(Boolean).map((s) => s.series_id);
+    const latest = forecast.latest;
+    return [binding, latest ? `${number(latest.value, 3)} ${forecast.unit}` : "–",
+      latest ? when(latest.ts) : "–", el("a", { href: "#/trends/" + ids.join(","), text: "Trend" })];
+  });
+}
+
 async function renderAsset(root, asset) {
   const draw = async () => {
-    const view = await api(`api/assets/${encodeURIComponent(asset)}/overview`);
+    const [view, values] = await Promise.all([
+      api(`api/assets/${encodeURIComponent(asset)}/overview`),
+      api(`api/value/actions?asset=${encodeURIComponent(asset)}`)]);
+    const forecasts = forecastRows(view.signals);
     const setpoints = view.setpoints.map((s) => el("tr", {},
       el("td", { text: s.name }), el("td", { class: "num", text: number(s.current) }), el("td", { text: s.unit }),
       el("td", { text: `${number(s.min)} – ${number(s.max)}` + (s.max_step ? `, step ≤ ${number(s.max_step)}` : "") }),
@@ -71,9 +89,12 @@ async function renderAsset(root, asset) {
         : el("p", { class: "empty", text: "No active alarms." })),
       panel("Predictions", predictions.length ? table(["At", "Remaining life", "Interval", "Model"], predictions)
         : el("p", { class: "empty", text: "No predictions." })),
+      panel("Forecasts", forecasts.length ? table(["Forecast", "Furthest ahead", "At", ""], forecasts)
+        : el("p", { class: "empty", text: "No forecasts." })),
       panel("Work orders",
         can("operator") ? el("div", { class: "toolbar" }, button("Propose maintenance task", () => proposeTask(asset, draw))) : null,
-        orderTable(view.workorders, draw)));
+        orderTable(view.workorders, draw)),
+      panel("Value", actionTable(values)));
   };
   await draw();
   const off = [events.on("alarm", (a) => { if (a.asset === asset) draw(); }),

@@ -32,16 +32,21 @@ async function statements(contract) {
       : el("p", { class: "empty", text: "No period with a statement yet." }));
 }
 
+/* The measured actions, expected value beside verified value, or a line saying there are none. */
+export function actionTable(actions) {
+  const rows = actions.map((a) => [a.order_id, a.asset, a.kpi, a.status, verified(a), money(a.expected_value),
+    a.money === null ? "–" : money(a.money) + (a.money_uncertainty ? " ± " + money(a.money_uncertainty) : ""),
+    a.saving === null ? "–" : `${number(a.saving)} ${a.unit}`, when(a.reporting_end)]);
+  return rows.length
+    ? table(["Order", "Asset", "KPI", "Window", "Saving", "Expected", "Verified", "Measured", "Reporting end"], rows)
+    : el("p", { class: "empty", text: "No action measured yet." });
+}
+
 export async function render(root) {
   const [actions, assets, contracts, declared] = await Promise.all([
     api("api/value/actions"), api("api/value/assets"), api("api/value/contracts"), api("api/contracts")]);
-  const actionRows = actions.map((a) => [a.order_id, a.asset, a.kpi, a.status, verified(a), money(a.expected_value),
-    a.money === null ? "–" : money(a.money) + (a.money_uncertainty ? " ± " + money(a.money_uncertainty) : ""),
-    a.saving === null ? "–" : `${number(a.saving)} ${a.unit}`, when(a.reporting_end)]);
   root.append(el("h1", { text: "Value" }),
-    panel("Actions: expected and verified", actionRows.length
-      ? table(["Order", "Asset", "KPI", "Window", "Saving", "Expected", "Verified", "Measured", "Reporting end"], actionRows)
-      : el("p", { class: "empty", text: "No action measured yet." })),
+    panel("Actions: expected and verified", actionTable(actions)),
     panel("Per asset", table(["Asset", "Actions", "Verified", "Expected", "Verified value", "Uncertainty"], totals(assets))),
     panel("Per contract", table(["Contract", "Actions", "Verified", "Expected", "Verified value", "Uncertainty"], totals(contracts))),
     ...(await Promise.all(declared.map(statements))));
