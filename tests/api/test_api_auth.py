@@ -151,6 +151,17 @@ def test_a_users_role_is_one_for_all_their_tokens(site: Site) -> None:
         set_user_role(site.store, "tom", "viewer")
 
 
+def test_the_last_admin_keeps_the_role(site: Site) -> None:
+    issue_token(site.store, "root", "admin")
+    with pytest.raises(ActionError, match="root is the site's last admin"):
+        set_user_role(site.store, "root", "operator")
+    issue_token(site.store, "ada", "admin")
+    assert set_user_role(site.store, "root", "operator").role == "operator"
+    with pytest.raises(ActionError, match="ada is the site's last admin"):
+        set_user_role(site.store, "ada", "viewer")
+    assert set_user_role(site.store, "ada", "admin").role == "admin"
+
+
 @pytest.fixture
 def legacy_store(tmp_path: Path) -> Iterator[DuckDBStore]:
     """A store whose tokens were issued before users existed: maria twice, with two roles."""

@@ -355,9 +355,19 @@ def rotate_user_token(
 
 
 def set_user_role(store: DuckDBStore, name: str, role: str) -> Principal:
-    """Give the existing user ``name`` the role ``role``, for every token they hold."""
+    """Give the existing user ``name`` the role ``role``, for every token they hold.
+
+    The site's last admin keeps the role (an :class:`ActionError`): someone must be able to
+    manage users and tokens while the server runs.
+    """
     checked = _checked_role(role)
     user = _existing_user(store, name)
+    if user.role == "admin" and checked != "admin":
+        admins = store.query("SELECT count(*) AS n FROM api_users WHERE role = 'admin'")
+        if admins.column("n")[0].as_py() <= 1:
+            raise ActionError(
+                f"{user.name} is the site's last admin: make another user admin first"
+            )
     store.execute("UPDATE api_users SET role = ? WHERE user_key = ?", [checked, user.key])
     store.execute("UPDATE api_tokens SET role = ? WHERE user_key = ?", [checked, user.key])
     token_rows(store).forget()

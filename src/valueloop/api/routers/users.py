@@ -95,9 +95,10 @@ def another_token(name: str, site: SiteDep, body: TokenIn | None = None) -> Issu
     return _issued(site.store, issue_user_token(site.store, name, lifetime=lifetime))
 
 
-@router.patch("/users/{name}")
+@router.patch("/users/{name}", responses=conflict("The user is the site's last admin."))
 def change_role(name: str, body: RoleIn, site: SiteDep) -> PrincipalOut:
-    """Change a user's role, for every token they hold, from their next request on."""
+    """Change a user's role, for every token they hold, from their next request on (409 for
+    the site's last admin)."""
     principal = set_user_role(site.store, name, body.role)
     return PrincipalOut(name=principal.name, role=principal.role)
 
