@@ -15,11 +15,12 @@ process before) or one older than its history gets the whole history.
 from __future__ import annotations
 
 import threading
-import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from valueloop.per_owner import PerOwner
 
 EventKind = Literal["alarm", "workorder"]
 
@@ -69,17 +70,12 @@ class EventHub:
             return [event for event in self._events if event.event_id > event_id]
 
 
-_hubs: weakref.WeakKeyDictionary[object, EventHub] = weakref.WeakKeyDictionary()
-_hubs_lock = threading.Lock()
+_hubs = PerOwner(EventHub)
 
 
 def listen(database: object) -> EventHub:
     """The hub of the books kept in ``database`` (opened at the first call)."""
-    with _hubs_lock:
-        hub = _hubs.get(database)
-        if hub is None:
-            hub = _hubs[database] = EventHub()
-        return hub
+    return _hubs(database)
 
 
 def announce(

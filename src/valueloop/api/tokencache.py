@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+
+from valueloop.per_owner import PerOwner
 
 TOKEN_ROW_SECONDS = 10.0
 """How long a token's stored row is used without reading it again, in seconds: the bound on
@@ -80,14 +81,9 @@ class TokenRows:
             self._rows.clear()
 
 
-_by_database: weakref.WeakKeyDictionary[object, TokenRows] = weakref.WeakKeyDictionary()
-_by_database_lock = threading.Lock()
+_by_database = PerOwner(TokenRows)
 
 
 def token_rows(database: object) -> TokenRows:
     """The kept token rows of ``database`` (made at the first call)."""
-    with _by_database_lock:
-        rows = _by_database.get(database)
-        if rows is None:
-            rows = _by_database[database] = TokenRows()
-        return rows
+    return _by_database(database)
