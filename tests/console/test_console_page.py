@@ -97,3 +97,14 @@ def test_tokens_in_the_access_log_are_redacted() -> None:
     assert RedactTokens().filter(record)
     assert "s3cret" not in record.getMessage()
     assert "/?token=[redacted]&x=1" in record.getMessage()
+
+
+def test_the_readme_shows_the_console_in_small_screenshots() -> None:
+    root = PACKAGE_ROOT.parents[1]
+    shown = re.findall(
+        r"!\[[^\]]+\]\((docs/images/console-[^)]+\.png)\)", (root / "README.md").read_text()
+    )
+    assert len(shown) >= 3
+    for name in shown:
+        image = (root / name).read_bytes()
+        assert image.startswith(b"\x89PNG\r\n\x1a\n") and len(image) < 200_000, name
