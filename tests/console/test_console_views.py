@@ -5,9 +5,11 @@ no serious or critical violation on any view."""
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -78,6 +80,7 @@ def test_every_view_on_a_site_of_pumps(works: Site, tmp_path: Path) -> None:
             "document.querySelector('#trend-status').textContent.includes('points')"
         )
         screenshot(olga, tmp_path, "trends")
+        _zoom_and_pan(olga)
 
         olga.goto(f"{base}/#/alarms")
         olga.wait_for_selector("#alarm-list")
@@ -132,6 +135,35 @@ def test_every_view_on_a_site_of_pumps(works: Site, tmp_path: Path) -> None:
         alarm = client.get("/api/alarms", headers=headers).json()[0]
     assert approved["created_by"] == "olga" and approved["approved_by"] == ["ann"]
     assert alarm["acked_by"] == "olga" and alarm["ack_comment"] == "crew checking the bearing"
+
+
+PAINTS = "n => document.getElementById('trend-chart').dataset.paints === String(n)"
+"""The trend chart has painted new data ``n`` times."""
+SLIDER_LEFT_PX, SLIDER_FROM_BOTTOM_PX = 76, 28
+"""Where the trend's zoom slider has its left handle, for two units: just right of the plot's left
+edge (16 px and an axis of 56), and 16 px from the bottom plus half the slider's 24."""
+
+
+def _zoom_and_pan(page: Any) -> None:
+    """The wheel zooms the trend at once, to a range its link then names; the slider's handle
+    dragged with the mouse asks for its range once, when let go."""
+    box = page.locator("#trend-chart").bounding_box()
+    paints = int(page.get_attribute("#trend-chart", "data-paints"))
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, -500)
+    page.wait_for_function(PAINTS, arg=paints + 1)
+    assert re.search(r"#/trends/\d+,\d+/\d{4}-\d\d-\d\dT[^/]+/\d{4}-", page.url)
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    handle = (box["x"] + SLIDER_LEFT_PX, box["y"] + box["height"] - SLIDER_FROM_BOTTOM_PX)
+    page.mouse.move(*handle)
+    page.mouse.down()
+    page.mouse.move(handle[0] + 300, handle[1], steps=6)
+    page.wait_for_timeout(400)
+    assert not [url for url in asked if "/api/trends?" in url]
+    page.mouse.up()
+    page.wait_for_function(PAINTS, arg=paints + 2)
+    assert len([url for url in asked if "/api/trends?" in url]) == 1
 
 
 def _ids(site: Site) -> str:

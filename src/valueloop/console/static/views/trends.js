@@ -48,7 +48,7 @@ async function newest(traces) {
 export async function render(root, params) {
   const state = { ids: (params[0] || "").split(",").filter(Boolean).map(Number), span: RANGES["24 h"],
     end: null, start: null, data: null, live: true, timer: null, busy: false,
-    asked: 0, painting: false, zoomTo: null, zooming: false };
+    asked: 0, painting: false, zoomTo: null, zooming: false, held: false, heldRange: null };
   const [linkStart, linkEnd] = [Date.parse(params[1]), Date.parse(params[2])];
   if (linkEnd > linkStart) Object.assign(state, { live: false, start: linkStart, end: linkEnd, span: linkEnd - linkStart });
   const holder = el("div", { class: "chart trend", id: "trend-chart" });
@@ -149,12 +149,24 @@ export async function render(root, params) {
     }
   }
 
+  /* A pan or a slider dragged with a pointer asks once it is let go: a redraw under the pointer
+   * would end the drag. */
+  const zoomed = (range) => zoomTo(range).catch((error) => { status.textContent = "Could not load the range: " + error.message; });
+  holder.addEventListener("pointerdown", () => { state.held = true; });
+  const release = () => {
+    const range = state.heldRange;
+    Object.assign(state, { held: false, heldRange: null });
+    if (range) zoomed(range);
+  };
+  window.addEventListener("pointerup", release);
+
   chart.on("datazoom", () => {
     const zoom = chart.getOption().dataZoom[0];
     if (!state.data || (zoom.start === 0 && zoom.end === 100)) return;
     const [first, last] = [Date.parse(state.data.start), Date.parse(state.data.end)];
-    zoomTo([first + ((last - first) * zoom.start) / 100, first + ((last - first) * zoom.end) / 100])
-      .catch((error) => { status.textContent = "Could not load the range: " + error.message; });
+    const range = [first + ((last - first) * zoom.start) / 100, first + ((last - first) * zoom.end) / 100];
+    if (state.held) state.heldRange = range;
+    else zoomed(range);
   });
 
   /* A live range without a single point (a site replaying history, a device gone quiet) moves
@@ -212,6 +224,7 @@ export async function render(root, params) {
     off();
     window.removeEventListener("resize", resize);
     window.removeEventListener("themechange", theme);
+    window.removeEventListener("pointerup", release);
     chart.dispose();
   };
 }
