@@ -22,8 +22,9 @@ different things).
 higher of the two ``/healthz`` figures of the same run (target at least 0.5), the 50th and 99th
 latency percentiles (target p99 under 100 ms), and beside them the store's own time for the query
 behind the read (median, in-process, before the server starts) with the requests per second that
-time allows, since the store answers one query at a time. Every answer must be a 200: the last
-column counts any other, and the server's access log names them.
+time allows one query after another. Reads run beside each other on cursors of their own, but
+DuckDB already spreads one query over the cores, so the store's time bounds a read's rate. Every
+answer must be a 200: the last column counts any other, and the server's access log names them.
 
     python bench/api_speed.py [--connections 20] [--seconds 10]
 """

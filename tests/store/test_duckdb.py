@@ -95,3 +95,84 @@ def test_buckets_may_be_a_day_and_a_half_wide(store: DuckDBStore) -> None:
     ]
     assert sum(buckets.column("count").to_pylist()) == 8
     assert buckets.column("min").to_pylist()[0] == 0.0
+
+
+def test_reads_beside_a_writer_see_whole_batches_only(store: DuckDBStore) -> None:
+    import threading
+
+    series = list(range(1, 41))
+    done = threading.Event()
+    seen: list[str] = []
+
+    def write() -> None:
+        try:
+            for minute in range(60):
+                at = T0 + timedelta(minutes=minute)
+                store.write(points([(s, at, float(minute), 0) for s in series]))
+                if minute % 10 == 9:  # a late batch replacing a whole earlier minute
+                    again = T0 + timedelta(minutes=minute - 5)
+                    store.write(points([(s, again, -float(minute), 0) for s in series]))
+        finally:
+            done.set()
+
+    def read() -> None:
+        reads = 0
+        while not done.is_set() or reads < 3:
+            table = store.read(series).to_pylist()
+            per_series: dict[int, list[tuple[datetime, float]]] = {}
+            for row in table:
+                per_series.setdefault(row["series_id"], []).append((row["ts"], row["value"]))
+            if len({tuple(rows) for rows in per_series.values()}) > 1:
+                seen.append("read: series differ")
+            newest = store.latest(series).column("value").to_pylist()
+            if len(set(newest)) > 1:
+                seen.append("latest: series differ")
+            (counted,) = store.query("SELECT count(*) AS n FROM points").to_pylist()
+            if counted["n"] % len(series):
+                seen.append(f"query: {counted['n']} points")
+            reads += 1
+
+    threads = [threading.Thread(target=read), threading.Thread(target=read)]
+    threads.append(threading.Thread(target=write))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert seen == []
+    assert store.count() == 60 * len(series)
+    assert set(store.latest(series).column("value").to_pylist()) == {59.0}
+
+
+def test_a_read_does_not_wait_for_the_writer(store: DuckDBStore) -> None:
+    import threading
+
+    store.write(points([(1, T0, 1.5, 0)]))
+    answers: list[object] = []
+    reader = threading.Thread(target=lambda: answers.append(store.read([1]).num_rows))
+    with store._lock:  # a long write under way
+        reader.start()
+        reader.join(timeout=10)
+        assert answers == [1]
+
+
+def test_reading_cursors_work_in_utc_and_changes_still_take_the_writer(
+    store: DuckDBStore,
+) -> None:
+    import threading
+
+    zones: list[object] = []
+    reader = threading.Thread(
+        target=lambda: zones.append(
+            store.query("SELECT current_setting('TimeZone') AS tz").column("tz")[0].as_py()
+        )
+    )
+    reader.start()
+    reader.join(timeout=10)
+    assert zones == ["UTC"]
+    store.write(points([(1, T0, 1.5, 0)]))
+    changed = store.query("UPDATE points SET value = 2.5 WHERE series_id = 1 RETURNING value")
+    assert changed.column("value").to_pylist() == [2.5]
+    assert store.read([1]).column("value").to_pylist() == [2.5]
+    store.close()
+    with pytest.raises(StoreError):
+        store.read([1])

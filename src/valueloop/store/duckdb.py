@@ -10,8 +10,10 @@ and a batch sent twice is stored once. DuckDB allows one writing process, so the
 
 The same file holds the tables later stages write (predictions, plans, work orders, audit, ledger,
 dead letters) through :meth:`DuckDBStore.execute`, :meth:`DuckDBStore.query` and
-:meth:`DuckDBStore.append`, with parameterised SQL only. One connection is shared under a lock,
-so a reader never sees half a batch.
+:meth:`DuckDBStore.append`, with parameterised SQL only. Writes go one at a time through one
+connection under a lock; reads run at the same time on cursors of their own (DuckDB's per-thread
+connections to the same database), each seeing only committed transactions, so a reader never sees
+half a batch and two cores answer two reads at once.
 
 A database file the store creates is private (mode 0600), and its write-ahead log, which DuckDB
 removes at each checkpoint and creates anew, is kept at the database file's mode.
@@ -25,6 +27,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +70,18 @@ _NEVER = np.iinfo(np.int64).min
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PRIVATE = 0o600
 """The mode of a database file the store creates."""
+_SESSION = ("SET TimeZone = 'UTC'",)
+"""What each connection to the database (the writing one and every reading cursor) sets first."""
+
+
+@lru_cache(maxsize=1024)
+def _reads_only(sql: str) -> bool:
+    """Whether ``sql`` is one ``SELECT`` (no ``UPDATE ... RETURNING`` or other change)."""
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error:
+        return False  # the writing connection reports the error
+    return len(statements) == 1 and statements[0].type == duckdb.StatementType.SELECT
 
 
 class HighWaterMarks:
@@ -108,10 +123,13 @@ class HighWaterMarks:
     def oldest_newest(self, ids: np.ndarray) -> int | None:
         """The oldest of the newest timestamps (µs) of those of ``ids`` that have a point: the
         newest point of each is at or after it. None when some id is not tracked or none has one.
+
+        It leaves the marks as they are, so that readers may ask while a writer raises them.
         """
-        if len(ids) == 0 or not self._fit(ids):
+        if len(ids) == 0 or int(ids.min()) < 0 or int(ids.max()) >= self.MAX_TRACKED_ID:
             return None
-        marks = self._marks[ids]
+        known = self._marks
+        marks = known[ids[ids < len(known)]]
         stored = marks[marks != _NEVER]
         return int(stored.min()) if len(stored) else None
 
@@ -157,7 +175,8 @@ class DuckDBStore:
             if created:
                 os.chmod(self.path, PRIVATE)
             self._mode = stat.S_IMODE(os.stat(self.path).st_mode) if in_file else None
-            self._connection.execute("SET TimeZone = 'UTC'").fetchall()
+            for setting in _SESSION:
+                self._connection.execute(setting).fetchall()
             self._connection.execute(_POINTS_DDL).fetchall()
         except duckdb.IOException as err:
             raise StoreError(
@@ -167,6 +186,10 @@ class DuckDBStore:
         except (duckdb.Error, OSError) as err:
             raise StoreError(f"cannot open DuckDB store {self.path}: {err}") from err
         self._lock = threading.RLock()
+        self._idle: list[duckdb.DuckDBPyConnection] = []
+        """Reading cursors not in use; as many are made as reads run at once."""
+        self._idle_lock = threading.Lock()
+        self._closed = False
         self._keep_log_mode()
         rows = self._connection.execute(
             "SELECT series_id, epoch_us(max(ts)) FROM points GROUP BY series_id"
@@ -178,11 +201,40 @@ class DuckDBStore:
 
     def close(self) -> None:
         """Close the file; the store cannot be used afterwards."""
-        with self._lock:
+        with self._lock, self._idle_lock:
+            self._closed = True
+            for cursor in self._idle:
+                cursor.close()
+            self._idle.clear()
             self._connection.close()
 
     @contextmanager
+    def _reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor of its own for one read, run beside other reads and the writer, seeing only
+        committed data."""
+        with self._idle_lock:
+            cursor = self._idle.pop() if self._idle else None
+            if cursor is None:
+                try:
+                    cursor = self._connection.cursor()
+                    for setting in _SESSION:
+                        cursor.execute(setting).fetchall()
+                except duckdb.Error as err:
+                    raise StoreError(f"DuckDB store {self.path}: {err}") from err
+        try:
+            yield cursor
+        except duckdb.Error as err:
+            raise StoreError(f"DuckDB store {self.path}: {err}") from err
+        finally:
+            with self._idle_lock:
+                if self._closed:
+                    cursor.close()
+                else:
+                    self._idle.append(cursor)
+
+    @contextmanager
     def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The writing connection, one caller at a time."""
         with self._lock:
             try:
                 yield self._connection
@@ -252,7 +304,7 @@ class DuckDBStore:
         """Points of ``series`` with ``start <= ts < end``, sorted by series and time; the first
         ``limit`` of them if given."""
         where, params = _range_clause(start, end)
-        with self._cursor() as con:
+        with self._reading() as con:
             table = con.sql(
                 "SELECT series_id, ts, value, quality FROM points "
                 f"WHERE series_id IN (SELECT unnest(?::INTEGER[])){where} ORDER BY series_id, ts "
@@ -273,7 +325,7 @@ class DuckDBStore:
         check_aggregates(aggs, every)
         where, params = _range_clause(start, end)
         step = every // timedelta(microseconds=1)
-        with self._cursor() as con:
+        with self._reading() as con:
             return con.sql(
                 buckets_sql("points", aggs, where),
                 params=[step, step, list(series), *params],
@@ -290,7 +342,7 @@ class DuckDBStore:
         params: list[Any] = [list(series)]
         if floor is not None:
             params.append(_EPOCH + timedelta(microseconds=floor))
-        with self._cursor() as con:
+        with self._reading() as con:
             table = con.sql(
                 "SELECT series_id, max(ts) AS ts, arg_max(value, ts) AS value, "
                 "arg_max(quality, ts) AS quality FROM points "
@@ -302,7 +354,7 @@ class DuckDBStore:
 
     def count(self) -> int:
         """Number of stored points."""
-        with self._cursor() as con:
+        with self._reading() as con:
             rows = con.execute("SELECT count(*) FROM points").fetchall()
         return int(rows[0][0])
 
@@ -314,7 +366,7 @@ class DuckDBStore:
 
     def info(self) -> list[StoreInfo]:
         """Series, points, bytes on disk and time range of the store."""
-        with self._cursor() as con:
+        with self._reading() as con:
             series, points, start, end = con.execute(
                 "SELECT count(DISTINCT series_id), count(*), min(ts), max(ts) FROM points"
             ).fetchall()[0]
@@ -336,7 +388,7 @@ class DuckDBStore:
     ) -> None:
         """Write points in ``[start, end)`` to a zstd Parquet file sorted by series and time."""
         where, params = _range_clause(start, end)
-        with self._cursor() as con:
+        with self._reading() as con:
             relation = con.sql(
                 f"SELECT series_id, ts, value, quality FROM points WHERE true{where} "
                 "ORDER BY series_id, ts",
@@ -353,8 +405,9 @@ class DuckDBStore:
         return int(result[0][0]) if result else 0
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
-        """Run one parameterised query and return its rows as an Arrow table."""
-        with self._cursor() as con:
+        """Run one parameterised query and return its rows as an Arrow table; a ``SELECT``
+        runs beside other reads, anything else one at a time with the writes."""
+        with self._reading() if _reads_only(sql) else self._cursor() as con:
             return con.sql(sql, params=list(params)).to_arrow_table()
 
     def append(self, table_name: str, rows: pa.Table, *, unless: Sequence[str] = ()) -> int:

@@ -185,7 +185,9 @@ def overview(asset: str, site: SiteDep, book: Book) -> AssetOverview:
         key=lambda order: (order["created_at"], order["order_id"]),
         reverse=True,
     )[:RECENT_ORDERS]
-    approvals = site.work_orders.approvals([order["order_id"] for order in orders])
+    approvals = (
+        site.work_orders.approvals([order["order_id"] for order in orders]) if orders else {}
+    )
     current = {signal.signal: signal.latest for signal in signals}
     setpoints = (
         []
