@@ -66,6 +66,9 @@ AGGREGATE_SQL: dict[str, str] = {  # DuckDB SQL of each aggregate, finite values
     "count": "count(*)",
     "worst": "max(quality)",
 }
+_IN_SERIES = "list_contains(?::INTEGER[], series_id)"
+"""The condition keeping the series of a list parameter: a filter in the scan, twice as fast for an
+asset's six series as a semi-join on ``unnest``, and still faster for thousands."""
 _NEVER = np.iinfo(np.int64).min
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PRIVATE = 0o600
@@ -147,7 +150,7 @@ def buckets_sql(points: str, aggs: Sequence[Aggregate], where: str = "") -> str:
     return (
         f"SELECT series_id, make_timestamptz(slot * ?) AS bucket, {', '.join(aggs)} "
         f"FROM (SELECT series_id, epoch_us(ts) // ? AS slot, {columns} FROM {points} "
-        f"WHERE series_id IN (SELECT unnest(?::INTEGER[])){where} "
+        f"WHERE {_IN_SERIES}{where} "
         "GROUP BY series_id, slot) ORDER BY series_id, bucket"
     )
 
@@ -307,7 +310,7 @@ class DuckDBStore:
         with self._reading() as con:
             table = con.sql(
                 "SELECT series_id, ts, value, quality FROM points "
-                f"WHERE series_id IN (SELECT unnest(?::INTEGER[])){where} ORDER BY series_id, ts "
+                f"WHERE {_IN_SERIES}{where} ORDER BY series_id, ts "
                 "LIMIT ?",
                 params=[list(series), *params, limit],
             ).to_arrow_table()
@@ -346,7 +349,7 @@ class DuckDBStore:
             table = con.sql(
                 "SELECT series_id, max(ts) AS ts, arg_max(value, ts) AS value, "
                 "arg_max(quality, ts) AS quality FROM points "
-                f"WHERE series_id IN (SELECT unnest(?::INTEGER[])){since} GROUP BY series_id "
+                f"WHERE {_IN_SERIES}{since} GROUP BY series_id "
                 "ORDER BY series_id",
                 params=params,
             ).to_arrow_table()
