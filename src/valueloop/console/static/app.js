@@ -48,25 +48,33 @@ async function countAlarms() {
   $("alarm-count").textContent = String(unacked.length);
 }
 
+/* The view the address names, its module's loader and the rest of the address. */
+function addressed() {
+  const where = window.location.hash.replace(/^#\/?/, "") || "assets";
+  const [name, ...rest] = where.split("/");
+  return { where, name, rest, load: VIEWS[name] || VIEWS.assets };
+}
+
 async function route() {
   if (!session.me) return;
   if (leave) leave();
   leave = null;
-  const where = window.location.hash.replace(/^#\/?/, "") || "assets";
-  const [name, ...rest] = where.split("/");
-  const load = VIEWS[name] || VIEWS.assets;
+  const { where, name, rest, load } = addressed();
   for (const link of $("nav").querySelectorAll("a")) {
     const current = link.getAttribute("href") === "#/" + name;
     if (current) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
   const root = $("view");
-  root.replaceChildren();
+  // each visit draws into a box of its own: a view still loading when it is left draws into a
+  // box no longer on the page, never into the next view
+  const box = document.createElement("div");
+  root.replaceChildren(box);
   root.dataset.view = where;
   root.setAttribute("aria-busy", "true");
   try {
     const view = await load();
-    leave = (await view.render(root, rest.map(decodeURIComponent))) || null;
+    leave = (await view.render(box, rest.map(decodeURIComponent))) || null;
   } catch (error) {
     if (error instanceof HttpError && error.status === 401) return signOut("Your token is no longer accepted.");
     toast("Could not show this view: " + error.message, true);
@@ -76,9 +84,11 @@ async function route() {
 }
 
 async function start() {
+  addressed().load().catch(() => {});  // the first view's module loads while we sign in
   try {
-    session.me = await api("api/me");
-    session.site = Object.assign(session.site, (await optional("api/site")) || {});
+    const [me, site] = await Promise.all([api("api/me"), optional("api/site")]);
+    session.me = me;
+    session.site = Object.assign(session.site, site || {});
   } catch (error) {
     if (error.status === 401) return signOut("The token was not accepted.");
     return toast("Could not reach the server: " + error.message, true);

@@ -66,12 +66,11 @@ function forecastRows(signals) {
 }
 
 async function renderAsset(root, asset) {
-  let left = false;
   const draw = async () => {
     const [view, values] = await Promise.all([
       api(`api/assets/${encodeURIComponent(asset)}/overview`),
       api(`api/value/actions?asset=${encodeURIComponent(asset)}`)]);
-    if (left) return; // a redraw answered after the page was left would replace the next view
+    if (!root.isConnected) return; // left while loading
     const forecasts = forecastRows(view.signals);
     const setpoints = view.setpoints.map((s) => el("tr", {},
       el("td", { text: s.name }), el("td", { class: "num", text: number(s.current) }), el("td", { text: s.unit }),
@@ -101,10 +100,7 @@ async function renderAsset(root, asset) {
   await draw();
   const off = [events.on("alarm", (a) => { if (a.asset === asset) draw(); }),
     events.on("workorder", (o) => { if (o.asset === asset) draw(); })];
-  return () => {
-    left = true;
-    off.forEach((f) => f());
-  };
+  return () => off.forEach((f) => f());
 }
 
 export function render(root, params) {

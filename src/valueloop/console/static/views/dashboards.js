@@ -138,10 +138,9 @@ async function save(board) {
 }
 
 async function renderBoard(root, id) {
-  const where = root.dataset.view;
   const board = id === "new" ? { name: "New dashboard", shared: false, panels: [], owner: session.me.name }
     : await api(`api/dashboards/${encodeURIComponent(id)}`);
-  if (root.dataset.view !== where) return undefined; // left while loading
+  if (!root.isConnected) return undefined; // left while loading
   const mine = !board.owner || board.owner === session.me.name;
   const grid = el("div", { class: "board", id: "board" });
   let editing = id === "new";
@@ -201,9 +200,8 @@ async function renderBoard(root, id) {
 }
 
 async function renderList(root) {
-  const where = root.dataset.view;
   const boards = await api("api/dashboards");
-  if (root.dataset.view !== where) return; // left while loading
+  if (!root.isConnected) return; // left while loading
   root.append(el("h1", { text: "Dashboards" }),
     el("div", { class: "toolbar" }, el("a", { class: "button primary", href: "#/dashboards/new", text: "New dashboard" })),
     panel("Yours and shared", boards.length ? table(["Dashboard", "Owner", "Shared", "Panels"], boards.map((b) => [

@@ -20,12 +20,11 @@ function kpi(label, value, note) {
 }
 
 async function aviation(root) {
-  const where = root.dataset.view;
   const [summary, assets, plans] = await Promise.all([optional("api/summary"), api("api/assets"), api("api/plans")]);
   const maintenance = plans.find((p) => p.kind === "maintenance");
   const planId = (summary && summary.plan_id) || (maintenance ? maintenance.plan_id : null);
   const plan = planId ? await optional("api/plans/" + encodeURIComponent(planId)) : null;
-  if (root.dataset.view !== where) return; // left while loading
+  if (!root.isConnected) return; // left while loading
   const rows = plan ? C.planRows(plan) : 0;
   const kpis = summary ? [
     kpi("RUL error (RMSE)", number(summary.rul_rmse, 1) + " cycles", "PHM08 score " + number(summary.rul_phm_score, 0)),
@@ -50,7 +49,7 @@ async function aviation(root) {
 export async function render(root, params) {
   if (params[0] === "aviation") return aviation(root);
   const summary = await optional("api/summary");
-  if (root.dataset.view !== "packs") return undefined; // left while loading
+  if (!root.isConnected) return undefined; // left while loading
   root.append(el("h1", { text: "Packs" }), summary
     ? el("ul", {}, el("li", {}, el("a", { href: "#/packs/aviation", text: "Aviation fleet" }),
       ": remaining life of each engine, the maintenance plan and the cost of each maintenance policy"))
