@@ -11,8 +11,8 @@ import re
 from pathlib import Path
 
 import pytest
-from tests.console.browser import Watch, chromium, require_chromium, serving
-from tests.console.tour import BOARD_DRAWN, SPARKLINES, Stop, tour
+from tests.console.browser import chromium, require_chromium, serving
+from tests.console.tour import BOARD_DRAWN, SPARKLINES, Stop, signed_in_tour
 from tests.e2e.processes import run_demo
 
 from valueloop.api.auth import issue_token
@@ -81,11 +81,7 @@ def test_every_view_on_the_aviation_demo(demo_data: Path, tmp_path: Path) -> Non
             Stop("users", "select[data-user='tour']", "tour", "users"),
         ]
         with serving(site) as base, chromium() as browser:
-            watch = Watch(base)
-            page = watch.page(browser, viewport={"width": 1300, "height": 900})
-            page.goto(f"{base}/?token={token}#/assets")
-            page.wait_for_selector(".tree")
-            seen = tour(page, base, stops, tmp_path, "aviation")
+            seen, watch = signed_in_tour(browser, base, token, stops, tmp_path, "aviation")
     finally:
         site.close()
     assert watch.errors == [] and watch.outside == []

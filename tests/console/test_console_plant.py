@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.console.browser import Watch, chromium, require_chromium, serving
+from tests.console.browser import chromium, require_chromium, serving
 from tests.console.sites import plant
-from tests.console.tour import BOARD_DRAWN, SPARKLINES, Stop, tour
+from tests.console.tour import BOARD_DRAWN, SPARKLINES, Stop, signed_in_tour
 
 from valueloop.api.auth import issue_token
 from valueloop.site import Site
@@ -71,11 +71,7 @@ def test_every_view_on_the_plant(plant_site: Site, tmp_path: Path) -> None:
         Stop("users", "select[data-user='root']", "root", "users"),
     ]
     with serving(plant_site) as base, chromium() as browser:
-        watch = Watch(base)
-        page = watch.page(browser, viewport={"width": 1300, "height": 900})
-        page.goto(f"{base}/?token={token}#/assets")
-        page.wait_for_selector(".tree")
-        seen = tour(page, base, stops, tmp_path, "plant")
+        seen, watch = signed_in_tour(browser, base, token, stops, tmp_path, "plant")
     assert watch.errors == [] and watch.outside == []
     assert re.search(r"\b[1-9][\d,]* points from", seen["trends"])
     assert "8.6" in seen["alarms"] and "olga: bearing inspection booked" in seen["alarms"]

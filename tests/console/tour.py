@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.console.browser import screenshot
+from tests.console.browser import Watch, screenshot
 
 SPARKLINES = "tr[data-series] svg.spark polyline"
 """An asset page's signals, each with its sparkline."""
@@ -42,3 +42,15 @@ def tour(page: Any, base: str, stops: list[Stop], folder: Path, site: str) -> di
         assert stop.text in seen[stop.name], f"{stop.view}: {stop.text!r} not shown"
         assert not UNFILLED.search(seen[stop.name]), f"{stop.view}: {seen[stop.name]}"
     return seen
+
+
+def signed_in_tour(
+    browser: Any, base: str, token: str, stops: list[Stop], folder: Path, site: str
+) -> tuple[dict[str, str], Watch]:
+    """Sign in with ``token`` on a watched page of ``browser``, then :func:`tour` the stops;
+    return each view's text by name and the watch of the page."""
+    watch = Watch(base)
+    page = watch.page(browser, viewport={"width": 1300, "height": 900})
+    page.goto(f"{base}/?token={token}#/assets")
+    page.wait_for_selector(".tree")
+    return tour(page, base, stops, folder, site), watch
