@@ -142,7 +142,13 @@ def test_each_client_behind_the_proxy_is_throttled_on_its_own(stack: Stack) -> N
         assert statuses == [401] * FAILURES + [429]
         answer = neighbour.get("/api/me", headers={"Authorization": f"Bearer {stack.token}"})
         assert answer.status_code == 200
-    lines = stack.log.read_text()
+    # the access line is written once the answer has gone out, a moment after the client has it
+    deadline, lines = time.monotonic() + 5, ""
+    while time.monotonic() < deadline:
+        lines = stack.log.read_text()
+        if '"client": "127.0.0.3"' in lines:
+            break
+        time.sleep(0.05)
     assert '"client": "127.0.0.2"' in lines and '"client": "127.0.0.3"' in lines
 
 
