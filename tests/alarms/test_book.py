@@ -11,6 +11,7 @@ from tests.alarms.helpers import at, telemetry_stale, vibration_hi
 
 from valueloop.alarms import AlarmBook, AlarmState, Transition, alarm_id
 from valueloop.errors import ActionError
+from valueloop.events import listen
 from valueloop.store.duckdb import DuckDBStore
 
 HI = vibration_hi()
@@ -194,7 +195,10 @@ def test_the_longest_shelf_is_a_setting_of_the_book() -> None:
     ]
 
 
-def test_out_of_service_point_is_marked_and_suppresses_its_alarms(book: AlarmBook) -> None:
+def test_out_of_service_point_is_marked_and_suppresses_its_alarms(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "site.duckdb")
+    book = AlarmBook(store)
+    hub = listen(store)
     book.apply([activate(10), clear(20)])
     book.set_out_of_service(HI.key, actor="tom", flag=True, at=at(25), comment="sensor swap")
     with pytest.raises(ActionError, match="already out of service"):
@@ -204,8 +208,14 @@ def test_out_of_service_point_is_marked_and_suppresses_its_alarms(book: AlarmBoo
     book.apply([activate(30)])
     latest = book.list().to_pylist()[0]
     assert latest["out_of_service"] and latest["suppressed"] and latest["state"] == "unack"
+    seen = hub.last_id
     book.set_out_of_service(HI.key, actor="tom", flag=False, at=at(40))
     assert not book.get(latest["alarm_id"])["out_of_service"]
+    # the point's alarms still listed (both unacknowledged) are told, like any alarm change
+    events = hub.after(seen)
+    shown = {row["alarm_id"] for row in book.list().to_pylist()}
+    assert {event.row["alarm_id"] for event in events} == shown and latest["alarm_id"] in shown
+    assert all(event.kind == "alarm" and not event.row["out_of_service"] for event in events)
     assert [row["action"] for row in book.audit_trail(HI.key).to_pylist()] == [
         "out_of_service",
         "return_to_service",

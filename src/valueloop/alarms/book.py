@@ -378,6 +378,11 @@ class AlarmBook:
             self._store.execute(_SET_SERVICE, [key, flag])
             action = "out_of_service" if flag else "return_to_service"
             self._record(actor, action, key, {"key": key}, at, comment)
+            shown = self._store.query(
+                "SELECT alarm_id FROM alarms WHERE key = ? AND state <> ?",
+                [key, AlarmState.NORMAL.value],
+            )
+            self._announce(shown.column("alarm_id").to_pylist())
 
     # Reading ----------------------------------------------------------------------------------
 
