@@ -443,13 +443,7 @@ class AlarmBook:
         """Alarms raised in ``(after, until]`` (all raised by ``until`` if ``after`` is None),
         oldest first, with their point's flags; for rules that fire on alarms as they are raised.
         """
-        _aware(until, "until")
-        where, params = "a.raised_at <= ?", [until]
-        if after is not None:
-            _aware(after, "after")
-            where += " AND a.raised_at > ?"
-            params.append(after)
-        return self._store.query(f"{_WITH_FLAGS} WHERE {where} ORDER BY a.raised_at, a.key", params)
+        return self._raised(after, until, "a.raised_at > ?")
 
     def raised_or_open(self, after: datetime | None, until: datetime) -> pa.Table:
         """What rules read: the alarms :meth:`raised_between` gives, and those raised by
@@ -460,11 +454,18 @@ class AlarmBook:
         a pack's daily figures, an import. While it is open a rule still sees it; a proposal's
         source keeps it from being proposed twice.
         """
+        return self._raised(
+            after, until, f"(a.raised_at > ? OR a.state <> '{AlarmState.NORMAL.value}')"
+        )
+
+    def _raised(self, after: datetime | None, until: datetime, since: str) -> pa.Table:
+        """Alarms raised by ``until`` and, when ``after`` is given, meeting ``since`` (one
+        parameter: ``after``), oldest first, with their point's flags."""
         _aware(until, "until")
         where, params = "a.raised_at <= ?", [until]
         if after is not None:
             _aware(after, "after")
-            where += f" AND (a.raised_at > ? OR a.state <> '{AlarmState.NORMAL.value}')"
+            where += f" AND {since}"
             params.append(after)
         return self._store.query(f"{_WITH_FLAGS} WHERE {where} ORDER BY a.raised_at, a.key", params)
 
