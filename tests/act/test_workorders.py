@@ -105,3 +105,22 @@ def test_concurrent_decisions_let_exactly_one_through() -> None:
     assert outcomes.count("approved") == 1
     approvals = [r for r in orders.audit_trail(ids[0]).to_pylist() if r["action"] == "approved"]
     assert len(approvals) == 1
+
+
+def test_the_newest_orders_of_one_asset() -> None:
+    orders, ids = _book()
+    (other,) = orders.propose(
+        "PL-2",
+        [Proposal("engine-002", "overhaul", NOW + timedelta(days=2), 1e6, 0.02)],
+        actor="planner:cp-sat",
+        model_version="rul-test",
+    )
+    newest = orders.newest_of("engine-001", 2)
+    expected = sorted(
+        orders.list().to_pylist(), key=lambda o: (o["created_at"], o["order_id"]), reverse=True
+    )
+    assert [o["order_id"] for o in newest] == [
+        o["order_id"] for o in expected if o["asset"] == "engine-001"
+    ][:2]
+    assert {o["order_id"] for o in orders.newest_of("engine-001", 10)} == set(ids)
+    assert [o["order_id"] for o in orders.newest_of("engine-002", 10)] == [other]

@@ -273,6 +273,15 @@ class WorkOrders:
             "SELECT * FROM work_orders WHERE status = ? ORDER BY due_at, asset", [status.value]
         )
 
+    def newest_of(self, asset: str, limit: int) -> builtins.list[dict[str, Any]]:
+        """The ``limit`` newest orders of ``asset``, newest first (by creation, then id)."""
+        rows: builtins.list[dict[str, Any]] = self._store.query(
+            "SELECT * FROM work_orders WHERE asset = ? "
+            "ORDER BY created_at DESC, order_id DESC LIMIT ?",
+            [asset, limit],
+        ).to_pylist()
+        return rows
+
     def in_states(self, states: Sequence[OrderStatus]) -> builtins.list[dict[str, Any]]:
         """Orders in any of ``states``, by due time."""
         rows: builtins.list[dict[str, Any]] = self._store.query(

@@ -180,11 +180,7 @@ def overview(asset: str, site: SiteDep, book: Book) -> AssetOverview:
     if found is None and not series:
         raise NotFoundError(f"no asset {asset!r}")
     signals = _signals(site, series)
-    orders = sorted(
-        (order for order in site.work_orders.list().to_pylist() if order["asset"] == asset),
-        key=lambda order: (order["created_at"], order["order_id"]),
-        reverse=True,
-    )[:RECENT_ORDERS]
+    orders = site.work_orders.newest_of(asset, RECENT_ORDERS)
     approvals = (
         site.work_orders.approvals([order["order_id"] for order in orders]) if orders else {}
     )
